@@ -1,0 +1,55 @@
+/* hutch: the public lifecycle API.  The CLI (src/cli) is a thin layer over
+ * these calls, so hutch can be embedded as a library. */
+#ifndef HUTCH_HUTCH_H
+#define HUTCH_HUTCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hutch_error;
+struct hutch_state;
+
+struct hutch_context {
+	const char *root; /* state root, default /run/hutch */
+	bool debug;
+};
+
+struct hutch_create_opts {
+	const char *bundle;	    /* default: cwd */
+	const char *pid_file;	    /* may be NULL */
+	const char *console_socket; /* may be NULL */
+	int preserve_fds;	    /* fds 3 .. 3+N-1 are passed to the container */
+	bool no_pivot;
+	bool no_new_keyring;
+	bool detach; /* run only */
+	bool keep;   /* run only: do not delete after exit */
+};
+
+int hutch_container_create(const struct hutch_context *ctx, const char *id,
+			   const struct hutch_create_opts *o, struct hutch_error **err);
+int hutch_container_start(const struct hutch_context *ctx, const char *id,
+			  struct hutch_error **err);
+/* create + start + wait; *status gets the container's exit status as a shell
+ * reports it (128+signal when killed). */
+int hutch_container_run(const struct hutch_context *ctx, const char *id,
+			const struct hutch_create_opts *o, int *status, struct hutch_error **err);
+int hutch_container_kill(const struct hutch_context *ctx, const char *id, int sig, bool all,
+			 struct hutch_error **err);
+int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool force,
+			   struct hutch_error **err);
+/* The spec's state JSON (malloc'd). */
+char *hutch_container_state(const struct hutch_context *ctx, const char *id,
+			    struct hutch_error **err);
+int hutch_container_pause(const struct hutch_context *ctx, const char *id,
+			  struct hutch_error **err);
+int hutch_container_resume(const struct hutch_context *ctx, const char *id,
+			   struct hutch_error **err);
+/* Host pids of the container's processes (malloc'd). */
+int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
+		       struct hutch_error **err);
+
+/* Parse a signal: "KILL", "SIGKILL", "9"; 1..SIGRTMAX. */
+int hutch_signal_parse(const char *s, int *sig, struct hutch_error **err);
+
+#endif

@@ -1,0 +1,73 @@
+/* cgroups: one interface, a v1 backend and a v2 backend, one mode detection.
+ *
+ * Modes: UNIFIED (only cgroup2 at /sys/fs/cgroup), HYBRID (v1 controllers
+ * under /sys/fs/cgroup/<ctrl> plus cgroup2 at /sys/fs/cgroup/unified, maybe
+ * with controllers such as hugetlb on it, as on the development machine),
+ * LEGACY (v1 only).  A container's cgroup is one relative path (e.g.
+ * "hutch/ID") created in every hierarchy that has a controller hutch uses.
+ *
+ * Planning (which file gets which value) is kept apart from applying so it
+ * can be unit-tested against a temp dir: the hierarchy root is a parameter.
+ */
+#ifndef HUTCH_CGROUP_H
+#define HUTCH_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hutch_error;
+struct hutch_resources;
+
+enum hutch_cgroup_mode {
+	HUTCH_CGROUP_UNIFIED,
+	HUTCH_CGROUP_HYBRID,
+	HUTCH_CGROUP_LEGACY,
+};
+
+struct hutch_cgroup;
+
+/* Detect the host layout below MOUNTPOINT ("/sys/fs/cgroup" normally). */
+int hutch_cgroup_detect(const char *mountpoint, enum hutch_cgroup_mode *mode,
+			struct hutch_error **err);
+
+/* Resolve where a container's cgroup goes.  cgroups_path may be NULL (a
+ * default under "/hutch/ID" is used, never inside the caller's own cgroup,
+ * which may belong to another manager); absolute paths are taken from the
+ * hierarchy roots, relative ones below the caller's own cgroup (as runc).
+ * No change to the host. */
+struct hutch_cgroup *hutch_cgroup_new(const char *mountpoint, const char *cgroups_path,
+				      const char *id, struct hutch_error **err);
+/* Re-open a container's cgroup from its recorded path (state file). */
+struct hutch_cgroup *hutch_cgroup_load(const char *mountpoint, const char *path,
+				       struct hutch_error **err);
+/* The resolved path ("/hutch/ID"), as recorded in the state file. */
+const char *hutch_cgroup_path(const struct hutch_cgroup *cg);
+enum hutch_cgroup_mode hutch_cgroup_get_mode(const struct hutch_cgroup *cg);
+
+/* mkdir in every hierarchy (enabling v2 controllers down the path). */
+int hutch_cgroup_create(struct hutch_cgroup *cg, struct hutch_error **err);
+/* Write every limit of R; a field the host cannot honour is an error naming it. */
+int hutch_cgroup_apply(struct hutch_cgroup *cg, const struct hutch_resources *r,
+		       struct hutch_error **err);
+/* Like apply, but fields that are zero mean "unchanged" (update). */
+int hutch_cgroup_update(struct hutch_cgroup *cg, const struct hutch_resources *r,
+			struct hutch_error **err);
+/* Move PID into the cgroup in every hierarchy. */
+int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, struct hutch_error **err);
+/* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1
+ * when the layout does not allow it (v1 controllers in use). */
+int hutch_cgroup_clone_fd(struct hutch_cgroup *cg);
+/* The pids in the container's cgroup (malloc'd array). */
+int hutch_cgroup_pids(struct hutch_cgroup *cg, pid_t **pids, size_t *n, struct hutch_error **err);
+/* Send SIG to every process in the cgroup (v2 cgroup.kill for SIGKILL;
+ * otherwise freeze, signal, thaw). */
+int hutch_cgroup_kill(struct hutch_cgroup *cg, int sig, struct hutch_error **err);
+int hutch_cgroup_freeze(struct hutch_cgroup *cg, bool freeze, struct hutch_error **err);
+int hutch_cgroup_is_frozen(struct hutch_cgroup *cg, bool *frozen, struct hutch_error **err);
+/* rmdir everything create() made (retrying briefly while the last processes
+ * exit); a cgroup that still has processes is an error. */
+int hutch_cgroup_destroy(struct hutch_cgroup *cg, struct hutch_error **err);
+void hutch_cgroup_free(struct hutch_cgroup *cg);
+
+#endif

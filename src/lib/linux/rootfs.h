@@ -1,0 +1,39 @@
+/* The container's filesystem: mounts, /dev, pivot_root, masked and
+ * read-only paths, sysctl.  Runs in the child, in its new mount namespace.
+ *
+ * Order (hutch_rootfs_setup):
+ *   1. make "/" rslave (or the rootfsPropagation value) so nothing leaks back;
+ *   2. bind the rootfs onto itself (pivot_root needs a mount point);
+ *   3. each spec mount, in order, onto a destination resolved in the root;
+ *   4. default /dev devices (unless /dev came from a bind), linux.devices,
+ *      /dev symlinks (fd, stdin, stdout, stderr, ptmx -> pts/ptmx);
+ *   5. pivot_root (or, with --no-pivot, MS_MOVE + chroot);
+ * and after pivot (hutch_rootfs_finish):
+ *   6. masked paths, read-only paths, sysctl, root.readonly, final
+ *      rootfsPropagation.
+ */
+#ifndef HUTCH_LINUX_ROOTFS_H
+#define HUTCH_LINUX_ROOTFS_H
+
+#include <stdbool.h>
+
+struct hutch_error;
+struct hutch_spec;
+
+struct hutch_rootfs_opts {
+	const char *rootfs; /* absolute path of root.path */
+	const char *bundle; /* absolute; relative mount sources resolve here */
+	bool no_pivot;
+	bool in_userns; /* devices are bind-mounted from the host, not mknod'ed */
+};
+
+int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_opts *o,
+		       struct hutch_error **err);
+/* After pivot_root, with the container's /proc mounted. */
+int hutch_rootfs_finish(const struct hutch_spec *spec, struct hutch_error **err);
+/* Bind the pty slave (a path inside the container, e.g. /dev/pts/0) onto
+ * /dev/console; /dev/console is created as a regular file if missing and
+ * never followed if it is a symlink (CVE-2025-52565). */
+int hutch_rootfs_bind_console(const char *slave_path, struct hutch_error **err);
+
+#endif
