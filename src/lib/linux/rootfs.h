@@ -7,6 +7,8 @@
  *   3. each spec mount, in order, onto a destination resolved in the root;
  *   4. default /dev devices (unless /dev came from a bind), linux.devices,
  *      /dev symlinks (fd, stdin, stdout, stderr, ptmx -> pts/ptmx);
+ * then the caller runs the createContainer hooks (the spec wants them after
+ * the mounts, before pivot_root), and hutch_rootfs_pivot:
  *   5. pivot_root (or, with --no-pivot, MS_MOVE + chroot);
  * and after pivot (hutch_rootfs_finish):
  *   6. masked paths, read-only paths, sysctl, root.readonly, final
@@ -29,6 +31,8 @@ struct hutch_rootfs_opts {
 
 int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_opts *o,
 		       struct hutch_error **err);
+/* pivot_root into o->rootfs (or MS_MOVE + chroot with o->no_pivot). */
+int hutch_rootfs_pivot(const struct hutch_rootfs_opts *o, struct hutch_error **err);
 /* After pivot_root, with the container's /proc mounted. */
 int hutch_rootfs_finish(const struct hutch_spec *spec, struct hutch_error **err);
 /* Bind the pty slave (a path inside the container, e.g. /dev/pts/0) onto

@@ -1,0 +1,32 @@
+/* Process attributes applied in the container's init (or an exec'd process)
+ * right before execve: rlimits, umask, oom_score_adj, keyring, user switch
+ * with capabilities, no_new_privs. */
+#ifndef HUTCH_LINUX_PROCESS_H
+#define HUTCH_LINUX_PROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hutch_error;
+struct hutch_process;
+
+/* In the parent, before anything is created: every capability asked for
+ * must be in hutch's own bounding set (this host lacks CAP_SYS_RESOURCE;
+ * asking for it fails later with a bare EPERM otherwise). */
+int hutch_process_check_caps(const struct hutch_process *p, struct hutch_error **err);
+/* The bounding set of the calling process (CapBnd). */
+uint64_t hutch_process_bounding_set(void);
+int hutch_process_set_rlimits(const struct hutch_process *p, struct hutch_error **err);
+int hutch_process_set_oom_score_adj(const struct hutch_process *p, struct hutch_error **err);
+/* Join a new session keyring named _ses.ID (warns where keyrings are unavailable). */
+void hutch_process_new_keyring(const char *id);
+/* setgroups, setresgid, setresuid, keeping the capabilities the spec asks
+ * for: bounding drop before, capset + ambient after. */
+int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error **err);
+int hutch_process_no_new_privs(const struct hutch_process *p, struct hutch_error **err);
+/* Find args[0] (a path, or a name searched in PATH of the process env) in
+ * the current root; returns the malloc'd path or NULL with an error like
+ * exec: "foo": executable file not found in $PATH. */
+char *hutch_process_find_exe(const struct hutch_process *p, struct hutch_error **err);
+
+#endif

@@ -1,0 +1,731 @@
+/* The container lifecycle (runtime.md): create, start, kill, delete, state,
+ * run, pause, resume, ps.  Each is a short sequence of named steps; the
+ * child's side is in init.c, the protocol in sync.h. */
+#include "hutch/hutch.h"
+#include "cgroup/cgroup.h"
+#include "core/cleanup.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "hooks.h"
+#include "init.h"
+#include "linux/process.h"
+#include "linux/terminal.h"
+#include "spec/model.h"
+#include "state/state.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CGROUP_MOUNT "/sys/fs/cgroup"
+#define CONFIG_MAX   (16u << 20)
+
+static void cgroup_freep(struct hutch_cgroup **cg)
+{
+	hutch_cgroup_free(*cg);
+	*cg = NULL;
+}
+#define _cleanup_cgroup_ __attribute__((cleanup(cgroup_freep)))
+
+/* ---- small process helpers ------------------------------------------------ */
+
+static int pidfd_open_checked(pid_t pid, unsigned long long start_time)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -1;
+	/* The pid may have been reused between reading the state and opening
+	 * the pidfd: the start time pins it to our process. */
+	if (start_time != 0 && hutch_proc_start_time(pid) != start_time) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait up to timeout_ms for the process behind PIDFD to exit. */
+static bool wait_pidfd(int pidfd, int timeout_ms)
+{
+	struct pollfd p = {pidfd, POLLIN, 0};
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0;
+}
+
+static void kill_and_wait(pid_t pid, unsigned long long start_time)
+{
+	_cleanup_close_ int pidfd = -1;
+
+	if (pid <= 0)
+		return;
+	pidfd = pidfd_open_checked(pid, start_time);
+	if (pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	wait_pidfd(pidfd, 5000);
+	waitpid(pid, NULL, WNOHANG);
+}
+
+static void now_rfc3339(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct hutch_error **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (path == NULL)
+		return 0;
+	if (hutch_write_file_atomic(path, buf, (size_t)n, 0644, false, err) < 0)
+		return hutch_error_prefix(err, "--pid-file");
+	return 0;
+}
+
+/* clone3 (with CLONE_INTO_CGROUP when the cgroup layout allows it), or the
+ * classic clone on kernels without clone3.  fork semantics: no new stack. */
+static pid_t clone_child(unsigned long flags, int cgroup_fd)
+{
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	pid_t pid;
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+		return pid;
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+struct creation {
+	const struct hutch_context *ctx;
+	const char *id;
+	const struct hutch_create_opts *o;
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char *config_text;
+	struct hutch_spec *spec;
+	struct hutch_cgroup *cg;
+	bool state_dir_made;
+	pid_t child;
+	pid_t init;
+	unsigned long long init_start;
+	int sync;
+};
+
+static int load_bundle(struct creation *c, struct hutch_error **err)
+{
+	_cleanup_free_ char *cfg = NULL, *root = NULL;
+	const char *b = c->o->bundle != NULL ? c->o->bundle : ".";
+	struct stat st;
+
+	if (realpath(b, c->bundle) == NULL)
+		return hutch_error_errno(err, "bundle %s", b);
+	if (asprintf(&cfg, "%s/config.json", c->bundle) < 0)
+		return hutch_error_set(err, ENOMEM, "bundle");
+	c->config_text = hutch_read_file(cfg, CONFIG_MAX, NULL, err);
+	if (c->config_text == NULL)
+		return -1;
+	c->spec = hutch_spec_parse(c->config_text, strlen(c->config_text), err);
+	if (c->spec == NULL)
+		return hutch_error_prefix(err, "%s", cfg);
+	if (!c->spec->has_process)
+		return hutch_error_set(err, EINVAL, "%s: process: required to create a container",
+				       cfg);
+	if (c->spec->root_path == NULL)
+		return hutch_error_set(err, EINVAL, "%s: root.path: required", cfg);
+	if (c->spec->root_path[0] == '/')
+		root = strdup(c->spec->root_path);
+	else if (asprintf(&root, "%s/%s", c->bundle, c->spec->root_path) < 0)
+		root = NULL;
+	if (root == NULL)
+		return hutch_error_set(err, ENOMEM, "root.path");
+	if (realpath(root, c->rootfs) == NULL || stat(c->rootfs, &st) < 0)
+		return hutch_error_errno(err, "root.path %s", root);
+	if (!S_ISDIR(st.st_mode))
+		return hutch_error_set(err, ENOTDIR, "root.path %s", root);
+	return 0;
+}
+
+static int validate(struct creation *c, struct hutch_error **err)
+{
+	const struct hutch_spec *s = c->spec;
+	const struct hutch_namespace *ns = s->linux_.namespaces;
+
+	if (s->process.terminal && c->o->console_socket == NULL)
+		return hutch_error_set(err, EINVAL,
+				       "process.terminal is true: --console-socket is required");
+	if (!s->process.terminal && c->o->console_socket != NULL)
+		return hutch_error_set(err, EINVAL,
+				       "--console-socket given but process.terminal is false");
+	if (s->hostname != NULL && !(ns[HUTCH_NS_UTS].present && ns[HUTCH_NS_UTS].path == NULL))
+		return hutch_error_set(err, EINVAL, "hostname: needs a new uts namespace");
+	if (s->domainname != NULL && !(ns[HUTCH_NS_UTS].present && ns[HUTCH_NS_UTS].path == NULL))
+		return hutch_error_set(err, EINVAL, "domainname: needs a new uts namespace");
+	if (s->linux_.n_sysctl > 0 && !ns[HUTCH_NS_IPC].present && !ns[HUTCH_NS_NETWORK].present)
+		hutch_debug("linux.sysctl without ipc/network namespaces");
+	if (c->o->preserve_fds < 0 || c->o->preserve_fds > 65536)
+		return hutch_error_set(err, EINVAL, "--preserve-fds: %d is out of range",
+				       c->o->preserve_fds);
+	return hutch_process_check_caps(&s->process, err);
+}
+
+static void fill_state(const struct creation *c, struct hutch_state *st, char *created,
+		       enum hutch_status status)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = (char *)c->id;
+	st->pid = c->init;
+	st->start_time = c->init_start;
+	st->bundle = (char *)c->bundle;
+	st->rootfs = (char *)c->rootfs;
+	st->cgroup_path = c->cg != NULL ? (char *)hutch_cgroup_path(c->cg) : NULL;
+	st->created = created;
+	st->owner = geteuid();
+	st->annotations = c->spec->annotations;
+	st->n_annotations = c->spec->n_annotations;
+	st->config_json = c->config_text;
+	st->status = status;
+}
+
+static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_error **err)
+{
+	const struct hutch_linux *l = &c->spec->linux_;
+	int pair[2];
+	int cgfd = hutch_cgroup_clone_fd(c->cg);
+	struct hutch_sync_msg msg;
+	long pid;
+
+	if (hutch_sync_pair(pair, err) < 0)
+		return -1;
+	a->sync = pair[1];
+	c->sync = pair[0];
+	c->child = clone_child(a->plan.clone_flags, cgfd);
+	if (c->child < 0) {
+		close(pair[1]);
+		return hutch_error_errno(err, "clone the container process (flags 0x%lx)",
+					 a->plan.clone_flags);
+	}
+	if (c->child == 0) {
+		close(pair[0]);
+		hutch_init_main(a);
+	}
+	close(pair[1]);
+	if ((a->plan.clone_flags & CLONE_NEWUSER) &&
+	    hutch_ns_write_idmaps(c->child, l, false, err) < 0)
+		return -1;
+	if (cgfd < 0 && hutch_cgroup_enter(c->cg, c->child, err) < 0)
+		return -1;
+	if (hutch_sync_send(c->sync, HUTCH_SYNC_GO, NULL, 0, -1, err) < 0)
+		return -1;
+	if (a->plan.unshare_user) {
+		if (hutch_sync_recv(c->sync, HUTCH_SYNC_USERNS, &msg, err) < 0)
+			return -1;
+		hutch_sync_msg_clear(&msg);
+		if (hutch_ns_write_idmaps(c->child, l, false, err) < 0 ||
+		    hutch_sync_send(c->sync, HUTCH_SYNC_MAPPED, NULL, 0, -1, err) < 0)
+			return -1;
+	}
+	if (hutch_sync_recv(c->sync, HUTCH_SYNC_PID, &msg, err) < 0)
+		return -1;
+	pid = strtol(msg.payload, NULL, 10);
+	hutch_sync_msg_clear(&msg);
+	if (pid > 0) {
+		/* the intermediate child forked the init and exits */
+		waitpid(c->child, NULL, 0);
+		c->child = 0;
+		c->init = (pid_t)pid;
+	} else {
+		c->init = c->child;
+	}
+	c->init_start = hutch_proc_start_time(c->init);
+	return 0;
+}
+
+static int finish_create(struct creation *c, struct hutch_error **err)
+{
+	struct hutch_state st;
+	char created[64];
+	_cleanup_free_ char *state_json = NULL;
+	struct hutch_sync_msg msg;
+
+	if (hutch_sync_recv(c->sync, HUTCH_SYNC_MOUNTED, &msg, err) < 0)
+		return -1;
+	hutch_sync_msg_clear(&msg);
+	now_rfc3339(created, sizeof(created));
+	fill_state(c, &st, created, HUTCH_STATUS_CREATING);
+	if (hutch_state_write(c->ctx->root, &st, err) < 0)
+		return -1;
+	state_json = hutch_state_to_json(&st, false);
+	if (state_json == NULL)
+		return hutch_error_set(err, ENOMEM, "state");
+	if (hutch_hooks_run(&c->spec->hooks[HUTCH_HOOK_PRESTART], "prestart", state_json, err) <
+		    0 ||
+	    hutch_hooks_run(&c->spec->hooks[HUTCH_HOOK_CREATE_RUNTIME], "createRuntime", state_json,
+			    err) < 0)
+		return -1;
+	if (hutch_sync_send(c->sync, HUTCH_SYNC_HOOKS, state_json, strlen(state_json), -1, err) <
+	    0)
+		return -1;
+	if (c->spec->process.terminal) {
+		if (hutch_sync_recv(c->sync, HUTCH_SYNC_CONSOLE, &msg, err) < 0)
+			return -1;
+		if (hutch_terminal_send(c->o->console_socket, msg.fd, msg.payload, err) < 0) {
+			hutch_sync_msg_clear(&msg);
+			return -1;
+		}
+		hutch_sync_msg_clear(&msg);
+	}
+	if (hutch_sync_recv(c->sync, HUTCH_SYNC_READY, &msg, err) < 0)
+		return -1;
+	hutch_sync_msg_clear(&msg);
+	fill_state(c, &st, created, HUTCH_STATUS_CREATED);
+	if (hutch_state_write(c->ctx->root, &st, err) < 0)
+		return -1;
+	return write_pid_file(c->o->pid_file, c->init, err);
+}
+
+/* Undo a failed create: nothing stays behind (process, cgroup, state dir;
+ * mounts live in the child's mount namespace and die with it). */
+static void abort_create(struct creation *c)
+{
+	_cleanup_error_ struct hutch_error *e = NULL;
+
+	if (c->init > 0)
+		kill_and_wait(c->init, c->init_start);
+	if (c->child > 0) {
+		kill(c->child, SIGKILL);
+		waitpid(c->child, NULL, 0);
+	}
+	if (c->cg != NULL && hutch_cgroup_destroy(c->cg, &e) < 0) {
+		hutch_warn("cleanup: %s", hutch_error_text(e));
+		hutch_error_freep(&e);
+	}
+	if (c->state_dir_made && hutch_state_remove(c->ctx->root, c->id, &e) < 0)
+		hutch_warn("cleanup: %s", hutch_error_text(e));
+}
+
+static int create_container(const struct hutch_context *ctx, const char *id,
+			    const struct hutch_create_opts *o, pid_t *init_pid,
+			    struct hutch_error **err)
+{
+	struct creation c = {.ctx = ctx, .id = id, .o = o, .sync = -1};
+	struct hutch_init_args a = {.id = id, .fifo_fd = -1, .sync = -1};
+	_cleanup_free_ char *fifo = NULL;
+	int rc = -1;
+
+	for (int t = 0; t < HUTCH_NS__COUNT; t++)
+		a.ns_fds[t] = -1;
+	if (hutch_id_check(id, err) < 0 || load_bundle(&c, err) < 0 || validate(&c, err) < 0 ||
+	    hutch_ns_plan(&c.spec->linux_, &a.plan, err) < 0 ||
+	    hutch_ns_open_paths(&c.spec->linux_, a.ns_fds, err) < 0)
+		goto out;
+	if (c.spec->linux_.has_seccomp &&
+	    hutch_seccomp_compile(&c.spec->linux_.seccomp, &a.seccomp, err) < 0)
+		goto out;
+	if (hutch_state_create_dir(ctx->root, id, err) < 0)
+		goto out;
+	c.state_dir_made = true;
+	c.cg = hutch_cgroup_new(CGROUP_MOUNT, c.spec->linux_.cgroups_path, id, err);
+	if (c.cg == NULL || hutch_cgroup_create(c.cg, err) < 0)
+		goto fail;
+	if (c.spec->linux_.has_resources &&
+	    hutch_cgroup_apply(c.cg, &c.spec->linux_.resources, err) < 0)
+		goto fail;
+	fifo = hutch_state_fifo_path(ctx->root, id);
+	if (fifo == NULL || mkfifo(fifo, 0600) < 0) {
+		hutch_error_errno(err, "create the exec fifo %s", fifo);
+		goto fail;
+	}
+	a.fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
+	if (a.fifo_fd < 0) {
+		hutch_error_errno(err, "open %s", fifo);
+		goto fail;
+	}
+	a.spec = c.spec;
+	a.rootfs = c.rootfs;
+	a.bundle = c.bundle;
+	a.no_pivot = o->no_pivot;
+	a.no_new_keyring = o->no_new_keyring;
+	a.preserve_fds = o->preserve_fds;
+	if (spawn(&c, &a, err) < 0 || finish_create(&c, err) < 0)
+		goto fail;
+	if (init_pid != NULL)
+		*init_pid = c.init;
+	rc = 0;
+	goto out;
+fail:
+	abort_create(&c);
+out:
+	for (int t = 0; t < HUTCH_NS__COUNT; t++)
+		hutch_closep(&a.ns_fds[t]);
+	hutch_closep(&a.fifo_fd);
+	hutch_closep(&c.sync);
+	hutch_seccomp_filter_clear(&a.seccomp);
+	hutch_cgroup_free(c.cg);
+	hutch_spec_free(c.spec);
+	free(c.config_text);
+	return rc;
+}
+
+int hutch_container_create(const struct hutch_context *ctx, const char *id,
+			   const struct hutch_create_opts *o, struct hutch_error **err)
+{
+	return create_container(ctx, id, o, NULL, err);
+}
+
+/* ---- reading a container ------------------------------------------------------ */
+
+/* Read the state and refine the status with the cgroup freezer. */
+static struct hutch_state *load(const struct hutch_context *ctx, const char *id,
+				struct hutch_cgroup **cgp, struct hutch_error **err)
+{
+	_cleanup_state_ struct hutch_state *st = NULL;
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+
+	if (hutch_id_check(id, err) < 0)
+		return NULL;
+	st = hutch_state_read(ctx->root, id, err);
+	if (st == NULL)
+		return NULL;
+	if (st->cgroup_path != NULL) {
+		_cleanup_error_ struct hutch_error *e = NULL;
+		cg = hutch_cgroup_load(CGROUP_MOUNT, st->cgroup_path, &e);
+		if (cg == NULL)
+			hutch_debug("container %s: %s", id, hutch_error_text(e));
+	}
+	if (cg != NULL &&
+	    (st->status == HUTCH_STATUS_RUNNING || st->status == HUTCH_STATUS_CREATED)) {
+		bool frozen = false;
+		if (hutch_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
+			st->status = HUTCH_STATUS_PAUSED;
+	}
+	if (cgp != NULL)
+		*cgp = steal_ptr(cg);
+	return steal_ptr(st);
+}
+
+char *hutch_container_state(const struct hutch_context *ctx, const char *id,
+			    struct hutch_error **err)
+{
+	_cleanup_state_ struct hutch_state *st = load(ctx, id, NULL, err);
+	char *json;
+
+	if (st == NULL)
+		return NULL;
+	json = hutch_state_to_json(st, true);
+	if (json == NULL)
+		hutch_error_set(err, ENOMEM, "state");
+	return json;
+}
+
+/* ---- start ---------------------------------------------------------------------- */
+
+static void run_hooks_from_state(const struct hutch_state *st, enum hutch_hook_kind kind,
+				 enum hutch_status status)
+{
+	_cleanup_spec_ struct hutch_spec *spec = NULL;
+	_cleanup_free_ char *json = NULL;
+	struct hutch_state copy = *st;
+
+	if (st->config_json == NULL)
+		return;
+	spec = hutch_spec_parse(st->config_json, strlen(st->config_json), NULL);
+	if (spec == NULL || spec->hooks[kind].n == 0)
+		return;
+	copy.status = status;
+	json = hutch_state_to_json(&copy, false);
+	if (json != NULL)
+		hutch_hooks_run_warn(&spec->hooks[kind], hutch_hook_name(kind), json);
+}
+
+static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
+			struct hutch_error **err)
+{
+	_cleanup_free_ char *fifo = hutch_state_fifo_path(ctx->root, st->id);
+	_cleanup_close_ int fd = -1, pidfd = -1;
+	char buf[4096];
+	ssize_t n;
+
+	if (st->status != HUTCH_STATUS_CREATED)
+		return hutch_error_set(err, EINVAL, "cannot start container %s: it is %s", st->id,
+				       hutch_status_name(st->status));
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return hutch_error_errno(err, "start %s: open the exec fifo", st->id);
+	pidfd = pidfd_open_checked(st->pid, st->start_time);
+	if (pidfd < 0)
+		return hutch_error_set(err, ESRCH, "start %s: the container process is gone",
+				       st->id);
+	/* POLLIN/POLLHUP once the init wrote an error or closed the fifo at
+	 * execve; the pidfd in case it died before opening it. */
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return hutch_error_errno(err, "start %s: poll", st->id);
+		}
+		if (p[0].revents != 0 || p[1].revents != 0)
+			break;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	unlink(fifo);
+	if (n > 0) {
+		buf[n] = '\0';
+		return hutch_error_set(err, 0, "start %s: %s", st->id, buf);
+	}
+	run_hooks_from_state(st, HUTCH_HOOK_POSTSTART, HUTCH_STATUS_RUNNING);
+	return 0;
+}
+
+int hutch_container_start(const struct hutch_context *ctx, const char *id,
+			  struct hutch_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_state_ struct hutch_state *st = NULL;
+
+	if (hutch_id_check(id, err) < 0)
+		return -1;
+	lock = hutch_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return -1;
+	st = load(ctx, id, NULL, err);
+	if (st == NULL)
+		return -1;
+	return start_locked(ctx, st, err);
+}
+
+/* ---- kill, delete --------------------------------------------------------------- */
+
+static int signal_init(const struct hutch_state *st, int sig, struct hutch_error **err)
+{
+	_cleanup_close_ int pidfd = pidfd_open_checked(st->pid, st->start_time);
+
+	if (pidfd < 0)
+		return hutch_error_set(err, ESRCH, "container %s is not running", st->id);
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return hutch_error_errno(err, "kill container %s with signal %d", st->id, sig);
+	return 0;
+}
+
+int hutch_container_kill(const struct hutch_context *ctx, const char *id, int sig, bool all,
+			 struct hutch_error **err)
+{
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+	_cleanup_state_ struct hutch_state *st = load(ctx, id, &cg, err);
+
+	if (st == NULL)
+		return -1;
+	if (st->status == HUTCH_STATUS_STOPPED)
+		return hutch_error_set(err, EINVAL, "container %s is not running", id);
+	if (all && cg != NULL)
+		return hutch_cgroup_kill(cg, sig, err);
+	return signal_init(st, sig, err);
+}
+
+static int stop_everything(struct hutch_state *st, struct hutch_cgroup *cg,
+			   struct hutch_error **err)
+{
+	_cleanup_close_ int pidfd = pidfd_open_checked(st->pid, st->start_time);
+
+	if (cg != NULL && hutch_cgroup_kill(cg, SIGKILL, err) < 0)
+		return -1;
+	if (pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		if (!wait_pidfd(pidfd, 10000))
+			return hutch_error_set(err, ETIMEDOUT,
+					       "container %s: init %d did not die after SIGKILL",
+					       st->id, (int)st->pid);
+	}
+	return 0;
+}
+
+int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool force,
+			   struct hutch_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+	_cleanup_state_ struct hutch_state *st = NULL;
+
+	if (hutch_id_check(id, err) < 0)
+		return -1;
+	lock = hutch_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return -1;
+	st = load(ctx, id, &cg, err);
+	if (st == NULL)
+		return -1;
+	if (st->status != HUTCH_STATUS_STOPPED) {
+		if (!force)
+			return hutch_error_set(err, EBUSY,
+					       "cannot delete container %s that is %s (use --force)",
+					       id, hutch_status_name(st->status));
+		if (stop_everything(st, cg, err) < 0)
+			return -1;
+	}
+	/* Reap the init if it was our child (run). */
+	waitpid(st->pid, NULL, WNOHANG);
+	if (cg != NULL && hutch_cgroup_destroy(cg, err) < 0)
+		return -1;
+	run_hooks_from_state(st, HUTCH_HOOK_POSTSTOP, HUTCH_STATUS_STOPPED);
+	return hutch_state_remove(ctx->root, id, err);
+}
+
+/* ---- pause, resume, ps ------------------------------------------------------------ */
+
+static int freeze(const struct hutch_context *ctx, const char *id, bool on,
+		  struct hutch_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+	_cleanup_state_ struct hutch_state *st = NULL;
+	enum hutch_status want = on ? HUTCH_STATUS_RUNNING : HUTCH_STATUS_PAUSED;
+
+	if (hutch_id_check(id, err) < 0)
+		return -1;
+	lock = hutch_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return -1;
+	st = load(ctx, id, &cg, err);
+	if (st == NULL)
+		return -1;
+	if (st->status != want && !(on && st->status == HUTCH_STATUS_CREATED))
+		return hutch_error_set(err, EINVAL, "cannot %s container %s: it is %s",
+				       on ? "pause" : "resume", id, hutch_status_name(st->status));
+	if (cg == NULL)
+		return hutch_error_set(err, EINVAL, "container %s has no cgroup", id);
+	return hutch_cgroup_freeze(cg, on, err);
+}
+
+int hutch_container_pause(const struct hutch_context *ctx, const char *id,
+			  struct hutch_error **err)
+{
+	return freeze(ctx, id, true, err);
+}
+
+int hutch_container_resume(const struct hutch_context *ctx, const char *id,
+			   struct hutch_error **err)
+{
+	return freeze(ctx, id, false, err);
+}
+
+int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
+		       struct hutch_error **err)
+{
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+	_cleanup_state_ struct hutch_state *st = load(ctx, id, &cg, err);
+
+	if (st == NULL)
+		return -1;
+	if (cg == NULL) {
+		*pids = NULL;
+		*n = 0;
+		return 0;
+	}
+	return hutch_cgroup_pids(cg, pids, n, err);
+}
+
+/* ---- run -------------------------------------------------------------------------- */
+
+static int wait_forwarding_signals(pid_t pid, int *status, struct hutch_error **err)
+{
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	sigset_t set, old;
+	_cleanup_close_ int sfd = -1, pidfd = -1;
+	int ws = 0;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (sfd < 0 || pidfd < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return hutch_error_errno(err, "wait for the container");
+	}
+	for (;;) {
+		struct pollfd p[2] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
+		}
+		if (p[1].revents & POLLIN)
+			break;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (waitpid(pid, &ws, 0) < 0)
+		return hutch_error_errno(err, "wait for the container init %d", (int)pid);
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return 0;
+}
+
+int hutch_container_run(const struct hutch_context *ctx, const char *id,
+			const struct hutch_create_opts *o, int *status, struct hutch_error **err)
+{
+	_cleanup_state_ struct hutch_state *st = NULL;
+	pid_t pid = 0;
+	int rc;
+
+	*status = 0;
+	/* The init may be a grandchild (second fork): become its reaper. */
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (create_container(ctx, id, o, &pid, err) < 0)
+		return -1;
+	st = load(ctx, id, NULL, err);
+	if (st == NULL || start_locked(ctx, st, err) < 0) {
+		_cleanup_error_ struct hutch_error *e = NULL;
+		hutch_container_delete(ctx, id, true, &e);
+		return -1;
+	}
+	if (o->detach)
+		return 0;
+	rc = wait_forwarding_signals(pid, status, err);
+	if (!o->keep) {
+		_cleanup_error_ struct hutch_error *e = NULL;
+		if (hutch_container_delete(ctx, id, true, &e) < 0)
+			hutch_warn("delete after run: %s", hutch_error_text(e));
+	}
+	return rc;
+}

@@ -1,0 +1,252 @@
+#include "init.h"
+#include "core/cleanup.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "hooks.h"
+#include "linux/process.h"
+#include "linux/rootfs.h"
+#include "linux/terminal.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+__attribute__((noreturn)) static void fail(int sock, struct hutch_error *e)
+{
+	hutch_sync_send_error(sock, e);
+	_exit(1);
+}
+
+/* Become root of a new user namespace once the parent wrote the maps. */
+static int become_ns_root(struct hutch_error **err)
+{
+	if (setresgid(0, 0, 0) < 0)
+		return hutch_error_errno(err, "setresgid(0) in the user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return hutch_error_errno(err, "setresuid(0) in the user namespace");
+	return 0;
+}
+
+static int enter_namespaces(struct hutch_init_args *a, struct hutch_error **err)
+{
+	const struct hutch_ns_plan *p = &a->plan;
+	struct hutch_sync_msg msg;
+
+	if ((p->clone_flags & CLONE_NEWUSER) && become_ns_root(err) < 0)
+		return -1;
+	if (hutch_ns_join(p, a->ns_fds, err) < 0)
+		return -1;
+	for (int t = 0; t < HUTCH_NS__COUNT; t++)
+		hutch_closep(&a->ns_fds[t]);
+	if (p->unshare_user) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			return hutch_error_errno(err, "unshare the user namespace");
+		if (hutch_sync_send(a->sync, HUTCH_SYNC_USERNS, NULL, 0, -1, err) < 0 ||
+		    hutch_sync_recv(a->sync, HUTCH_SYNC_MAPPED, &msg, err) < 0)
+			return -1;
+		hutch_sync_msg_clear(&msg);
+		if (become_ns_root(err) < 0)
+			return -1;
+	}
+	if (p->unshare_flags != 0 && unshare((int)p->unshare_flags) < 0)
+		return hutch_error_errno(err, "unshare namespaces (flags 0x%lx)", p->unshare_flags);
+	if (p->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		return hutch_error_errno(err, "unshare the cgroup namespace");
+	if (p->unshare_time) {
+		_cleanup_free_ char *offsets = hutch_ns_format_time_offsets(&a->spec->linux_);
+		if (unshare(CLONE_NEWTIME) < 0)
+			return hutch_error_errno(err, "unshare the time namespace");
+		if (offsets != NULL && offsets[0] != '\0' &&
+		    hutch_write_file("/proc/self/timens_offsets", offsets, strlen(offsets), err) < 0)
+			return hutch_error_prefix(err, "linux.timeOffsets");
+	}
+	return 0;
+}
+
+static int set_names(const struct hutch_spec *s, struct hutch_error **err)
+{
+	if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return hutch_error_errno(err, "hostname: sethostname(\"%s\")", s->hostname);
+	if (s->domainname != NULL && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return hutch_error_errno(err, "domainname: setdomainname(\"%s\")", s->domainname);
+	return 0;
+}
+
+/* Before pivot_root: mounts, then the runtime's hooks (run by the parent),
+ * then createContainer hooks here.  After: the rest of the environment. */
+static int setup_container(struct hutch_init_args *a, int *console_slave, char **exe,
+			   struct hutch_error **err)
+{
+	const struct hutch_spec *s = a->spec;
+	struct hutch_rootfs_opts ro = {.rootfs = a->rootfs,
+				       .bundle = a->bundle,
+				       .no_pivot = a->no_pivot,
+				       .in_userns = a->plan.new_user ||
+						    s->linux_.namespaces[HUTCH_NS_USER].path != NULL};
+	struct hutch_sync_msg msg;
+
+	if (hutch_rootfs_setup(s, &ro, err) < 0)
+		return -1;
+	if (hutch_sync_send(a->sync, HUTCH_SYNC_MOUNTED, NULL, 0, -1, err) < 0 ||
+	    hutch_sync_recv(a->sync, HUTCH_SYNC_HOOKS, &msg, err) < 0)
+		return -1;
+	a->state_json = steal_ptr(msg.payload);
+	hutch_sync_msg_clear(&msg);
+	if (hutch_hooks_run(&s->hooks[HUTCH_HOOK_CREATE_CONTAINER], "createContainer",
+			    a->state_json, err) < 0)
+		return -1;
+	if (hutch_rootfs_pivot(&ro, err) < 0 || hutch_rootfs_finish(s, err) < 0)
+		return -1;
+	if (set_names(s, err) < 0)
+		return -1;
+	if (s->linux_.namespaces[HUTCH_NS_NETWORK].present &&
+	    s->linux_.namespaces[HUTCH_NS_NETWORK].path == NULL && hutch_ns_loopback_up(err) < 0)
+		return -1;
+	if (s->process.terminal) {
+		char name[64];
+		_cleanup_close_ int master = -1;
+		if (hutch_terminal_open(&s->process, &master, console_slave, name, sizeof(name),
+					err) < 0 ||
+		    hutch_rootfs_bind_console(name, err) < 0)
+			return -1;
+		if (hutch_sync_send(a->sync, HUTCH_SYNC_CONSOLE, name, strlen(name), master, err) <
+		    0)
+			return -1;
+	}
+	if (chdir(s->process.cwd != NULL ? s->process.cwd : "/") < 0)
+		return hutch_error_errno(err, "process.cwd: chdir to %s", s->process.cwd);
+	*exe = hutch_process_find_exe(&s->process, err);
+	if (*exe == NULL)
+		return -1;
+	if (hutch_process_set_rlimits(&s->process, err) < 0 ||
+	    hutch_process_set_oom_score_adj(&s->process, err) < 0)
+		return -1;
+	if (!a->no_new_keyring)
+		hutch_process_new_keyring(a->id);
+	if (s->process.user.has_umask)
+		umask((mode_t)s->process.user.umask);
+	else
+		umask(022);
+	return 0;
+}
+
+/* Block until `hutch start` opens the fifo for reading.  The write end stays
+ * open (close-on-exec) so start sees EOF exactly when execve succeeded, or
+ * reads our error text when it did not. */
+static int wait_for_start(struct hutch_init_args *a, struct hutch_error **err)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", a->fifo_fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hutch_error_errno(err, "open the exec fifo (is /proc mounted?)");
+	hutch_closep(&a->fifo_fd);
+	return fd;
+}
+
+__attribute__((noreturn)) static void start_process(struct hutch_init_args *a, int fifo,
+						    int console_slave, const char *exe)
+{
+	const struct hutch_spec *s = a->spec;
+	_cleanup_error_ struct hutch_error *err = NULL;
+	_cleanup_free_ char *text = NULL;
+
+	if (hutch_hooks_run(&s->hooks[HUTCH_HOOK_START_CONTAINER], "startContainer",
+			    a->state_json != NULL ? a->state_json : "{}", &err) <
+	    0)
+		goto fail;
+	if (console_slave >= 0) {
+		if (hutch_terminal_attach(console_slave, &err) < 0)
+			goto fail;
+		if (console_slave > 2)
+			close(console_slave);
+	}
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+	 * while we still have it.  With no_new_privs, load it last, so the
+	 * filter never sees hutch's own setup syscalls. */
+	if (!s->process.no_new_privileges && hutch_seccomp_load(&a->seccomp, &err) < 0)
+		goto fail;
+	if (hutch_process_switch_user(&s->process, &err) < 0 ||
+	    hutch_process_no_new_privs(&s->process, &err) < 0)
+		goto fail;
+	/* Nothing of hutch's may reach the container process (CVE-2024-21626):
+	 * every fd past stdio and the preserved ones closes at execve. */
+	if (syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3 + a->preserve_fds; fd < 65536; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	for (int fd = 3; fd < 3 + a->preserve_fds; fd++)
+		fcntl(fd, F_SETFD, 0);
+	if (s->process.no_new_privileges && hutch_seccomp_load(&a->seccomp, &err) < 0)
+		goto fail;
+	execve(exe, s->process.args, s->process.env != NULL ? s->process.env : (char *[]){NULL});
+	hutch_error_errno(&err, "exec %s", exe);
+fail:
+	text = strdup(hutch_error_text(err));
+	if (text != NULL)
+		hutch_write_all(fifo, text, strlen(text));
+	_exit(127);
+}
+
+void hutch_init_main(struct hutch_init_args *a)
+{
+	_cleanup_error_ struct hutch_error *err = NULL;
+	struct hutch_sync_msg msg;
+	_cleanup_free_ char *exe = NULL;
+	int console_slave = -1, fifo;
+
+	/* No PDEATHSIG: if the parent dies, every receive below sees EOF and
+	 * we exit; after READY the container must outlive `hutch create`. */
+	if (hutch_sync_recv(a->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
+		_exit(1);
+	hutch_sync_msg_clear(&msg);
+	if (enter_namespaces(a, &err) < 0)
+		fail(a->sync, err);
+	if (a->plan.second_fork) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			hutch_error_errno(&err, "fork the container init");
+			fail(a->sync, err);
+		}
+		if (pid > 0) {
+			char buf[32];
+			int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+			hutch_sync_send(a->sync, HUTCH_SYNC_PID, buf, (size_t)n, -1, NULL);
+			_exit(0);
+		}
+	} else {
+		if (hutch_sync_send(a->sync, HUTCH_SYNC_PID, "0", 1, -1, &err) < 0)
+			_exit(1);
+	}
+	if (setup_container(a, &console_slave, &exe, &err) < 0)
+		fail(a->sync, err);
+	if (hutch_sync_send(a->sync, HUTCH_SYNC_READY, NULL, 0, -1, &err) < 0)
+		_exit(1);
+	hutch_closep(&a->sync);
+	fifo = wait_for_start(a, &err);
+	if (fifo < 0) {
+		hutch_log_error(err);
+		_exit(127);
+	}
+	start_process(a, fifo, console_slave, exe);
+}
