@@ -49,6 +49,35 @@ int hutch_container_resume(const struct hutch_context *ctx, const char *id,
 int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
 		       struct hutch_error **err);
 
+struct hutch_exec_opts {
+	/* The process: from a runtime-spec process JSON file, or else the
+	 * container's own process with the overrides below (as runc exec). */
+	const char *process_file;
+	char **args;	    /* required without process_file */
+	char **env;	    /* "K=V" added to (or replacing in) the container's env */
+	const char *cwd;    /* NULL: the container's */
+	bool has_user;	    /* -u uid[:gid] */
+	unsigned uid, gid;
+	unsigned *additional_gids;
+	size_t n_additional_gids;
+	char **add_caps; /* --cap NAME: added to every set but ambient */
+	bool no_new_privs;
+	bool tty;
+	bool detach;
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+	const char *cgroup; /* --cgroup: a sub-cgroup of the container's */
+	bool ignore_paused;
+	const char *apparmor;
+	const char *process_label;
+};
+
+/* Run a new process in a running container; without detach, *status gets
+ * its exit status (128+signal when killed). */
+int hutch_container_exec(const struct hutch_context *ctx, const char *id,
+			 const struct hutch_exec_opts *o, int *status, struct hutch_error **err);
+
 /* Parse a signal: "KILL", "SIGKILL", "9"; 1..SIGRTMAX. */
 int hutch_signal_parse(const char *s, int *sig, struct hutch_error **err);
 

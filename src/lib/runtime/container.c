@@ -3,6 +3,7 @@
  * child's side is in init.c, the protocol in sync.h. */
 #include "hutch/hutch.h"
 #include "cgroup/cgroup.h"
+#include "common.h"
 #include "core/cleanup.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -33,100 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CGROUP_MOUNT "/sys/fs/cgroup"
 #define CONFIG_MAX   (16u << 20)
 
-static void cgroup_freep(struct hutch_cgroup **cg)
-{
-	hutch_cgroup_free(*cg);
-	*cg = NULL;
-}
-#define _cleanup_cgroup_ __attribute__((cleanup(cgroup_freep)))
 
 /* ---- small process helpers ------------------------------------------------ */
-
-static int pidfd_open_checked(pid_t pid, unsigned long long start_time)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd < 0)
-		return -1;
-	/* The pid may have been reused between reading the state and opening
-	 * the pidfd: the start time pins it to our process. */
-	if (start_time != 0 && hutch_proc_start_time(pid) != start_time) {
-		close(fd);
-		errno = ESRCH;
-		return -1;
-	}
-	return fd;
-}
-
-/* Wait up to timeout_ms for the process behind PIDFD to exit. */
-static bool wait_pidfd(int pidfd, int timeout_ms)
-{
-	struct pollfd p = {pidfd, POLLIN, 0};
-	int r;
-
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	return r > 0;
-}
-
-static void kill_and_wait(pid_t pid, unsigned long long start_time)
-{
-	_cleanup_close_ int pidfd = -1;
-
-	if (pid <= 0)
-		return;
-	pidfd = pidfd_open_checked(pid, start_time);
-	if (pidfd < 0)
-		return;
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	wait_pidfd(pidfd, 5000);
-	waitpid(pid, NULL, WNOHANG);
-}
-
-static void now_rfc3339(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct hutch_error **err)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-
-	if (path == NULL)
-		return 0;
-	if (hutch_write_file_atomic(path, buf, (size_t)n, 0644, false, err) < 0)
-		return hutch_error_prefix(err, "--pid-file");
-	return 0;
-}
-
-/* clone3 (with CLONE_INTO_CGROUP when the cgroup layout allows it), or the
- * classic clone on kernels without clone3.  fork semantics: no new stack. */
-static pid_t clone_child(unsigned long flags, int cgroup_fd)
-{
-	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
-	pid_t pid;
-
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
-		return pid;
-	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-}
 
 /* ---- create ----------------------------------------------------------------- */
 
@@ -233,7 +144,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		return -1;
 	a->sync = pair[1];
 	c->sync = pair[0];
-	c->child = clone_child(a->plan.clone_flags, cgfd);
+	c->child = hutch_rt_clone(a->plan.clone_flags, cgfd);
 	if (c->child < 0) {
 		close(pair[1]);
 		return hutch_error_errno(err, "clone the container process (flags 0x%lx)",
@@ -285,7 +196,7 @@ static int finish_create(struct creation *c, struct hutch_error **err)
 	if (hutch_sync_recv(c->sync, HUTCH_SYNC_MOUNTED, &msg, err) < 0)
 		return -1;
 	hutch_sync_msg_clear(&msg);
-	now_rfc3339(created, sizeof(created));
+	hutch_rt_now_rfc3339(created, sizeof(created));
 	fill_state(c, &st, created, HUTCH_STATUS_CREATING);
 	if (hutch_state_write(c->ctx->root, &st, err) < 0)
 		return -1;
@@ -315,7 +226,7 @@ static int finish_create(struct creation *c, struct hutch_error **err)
 	fill_state(c, &st, created, HUTCH_STATUS_CREATED);
 	if (hutch_state_write(c->ctx->root, &st, err) < 0)
 		return -1;
-	return write_pid_file(c->o->pid_file, c->init, err);
+	return hutch_rt_write_pid_file(c->o->pid_file, c->init, err);
 }
 
 /* Undo a failed create: nothing stays behind (process, cgroup, state dir;
@@ -325,7 +236,7 @@ static void abort_create(struct creation *c)
 	_cleanup_error_ struct hutch_error *e = NULL;
 
 	if (c->init > 0)
-		kill_and_wait(c->init, c->init_start);
+		hutch_rt_kill_and_wait(c->init, c->init_start);
 	if (c->child > 0) {
 		kill(c->child, SIGKILL);
 		waitpid(c->child, NULL, 0);
@@ -409,39 +320,10 @@ int hutch_container_create(const struct hutch_context *ctx, const char *id,
 
 /* ---- reading a container ------------------------------------------------------ */
 
-/* Read the state and refine the status with the cgroup freezer. */
-static struct hutch_state *load(const struct hutch_context *ctx, const char *id,
-				struct hutch_cgroup **cgp, struct hutch_error **err)
-{
-	_cleanup_state_ struct hutch_state *st = NULL;
-	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
-
-	if (hutch_id_check(id, err) < 0)
-		return NULL;
-	st = hutch_state_read(ctx->root, id, err);
-	if (st == NULL)
-		return NULL;
-	if (st->cgroup_path != NULL) {
-		_cleanup_error_ struct hutch_error *e = NULL;
-		cg = hutch_cgroup_load(CGROUP_MOUNT, st->cgroup_path, &e);
-		if (cg == NULL)
-			hutch_debug("container %s: %s", id, hutch_error_text(e));
-	}
-	if (cg != NULL &&
-	    (st->status == HUTCH_STATUS_RUNNING || st->status == HUTCH_STATUS_CREATED)) {
-		bool frozen = false;
-		if (hutch_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
-			st->status = HUTCH_STATUS_PAUSED;
-	}
-	if (cgp != NULL)
-		*cgp = steal_ptr(cg);
-	return steal_ptr(st);
-}
-
 char *hutch_container_state(const struct hutch_context *ctx, const char *id,
 			    struct hutch_error **err)
 {
-	_cleanup_state_ struct hutch_state *st = load(ctx, id, NULL, err);
+	_cleanup_state_ struct hutch_state *st = hutch_rt_load(ctx, id, NULL, err);
 	char *json;
 
 	if (st == NULL)
@@ -486,7 +368,7 @@ static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
 	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return hutch_error_errno(err, "start %s: open the exec fifo", st->id);
-	pidfd = pidfd_open_checked(st->pid, st->start_time);
+	pidfd = hutch_rt_pidfd_open(st->pid, st->start_time);
 	if (pidfd < 0)
 		return hutch_error_set(err, ESRCH, "start %s: the container process is gone",
 				       st->id);
@@ -523,7 +405,7 @@ int hutch_container_start(const struct hutch_context *ctx, const char *id,
 	lock = hutch_state_lock(ctx->root, id, err);
 	if (lock < 0)
 		return -1;
-	st = load(ctx, id, NULL, err);
+	st = hutch_rt_load(ctx, id, NULL, err);
 	if (st == NULL)
 		return -1;
 	return start_locked(ctx, st, err);
@@ -533,7 +415,7 @@ int hutch_container_start(const struct hutch_context *ctx, const char *id,
 
 static int signal_init(const struct hutch_state *st, int sig, struct hutch_error **err)
 {
-	_cleanup_close_ int pidfd = pidfd_open_checked(st->pid, st->start_time);
+	_cleanup_close_ int pidfd = hutch_rt_pidfd_open(st->pid, st->start_time);
 
 	if (pidfd < 0)
 		return hutch_error_set(err, ESRCH, "container %s is not running", st->id);
@@ -546,7 +428,7 @@ int hutch_container_kill(const struct hutch_context *ctx, const char *id, int si
 			 struct hutch_error **err)
 {
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
-	_cleanup_state_ struct hutch_state *st = load(ctx, id, &cg, err);
+	_cleanup_state_ struct hutch_state *st = hutch_rt_load(ctx, id, &cg, err);
 
 	if (st == NULL)
 		return -1;
@@ -560,13 +442,13 @@ int hutch_container_kill(const struct hutch_context *ctx, const char *id, int si
 static int stop_everything(struct hutch_state *st, struct hutch_cgroup *cg,
 			   struct hutch_error **err)
 {
-	_cleanup_close_ int pidfd = pidfd_open_checked(st->pid, st->start_time);
+	_cleanup_close_ int pidfd = hutch_rt_pidfd_open(st->pid, st->start_time);
 
 	if (cg != NULL && hutch_cgroup_kill(cg, SIGKILL, err) < 0)
 		return -1;
 	if (pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		if (!wait_pidfd(pidfd, 10000))
+		if (!hutch_rt_wait_pidfd(pidfd, 10000))
 			return hutch_error_set(err, ETIMEDOUT,
 					       "container %s: init %d did not die after SIGKILL",
 					       st->id, (int)st->pid);
@@ -586,7 +468,7 @@ int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool
 	lock = hutch_state_lock(ctx->root, id, err);
 	if (lock < 0)
 		return -1;
-	st = load(ctx, id, &cg, err);
+	st = hutch_rt_load(ctx, id, &cg, err);
 	if (st == NULL)
 		return -1;
 	if (st->status != HUTCH_STATUS_STOPPED) {
@@ -620,7 +502,7 @@ static int freeze(const struct hutch_context *ctx, const char *id, bool on,
 	lock = hutch_state_lock(ctx->root, id, err);
 	if (lock < 0)
 		return -1;
-	st = load(ctx, id, &cg, err);
+	st = hutch_rt_load(ctx, id, &cg, err);
 	if (st == NULL)
 		return -1;
 	if (st->status != want && !(on && st->status == HUTCH_STATUS_CREATED))
@@ -647,7 +529,7 @@ int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **
 		       struct hutch_error **err)
 {
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
-	_cleanup_state_ struct hutch_state *st = load(ctx, id, &cg, err);
+	_cleanup_state_ struct hutch_state *st = hutch_rt_load(ctx, id, &cg, err);
 
 	if (st == NULL)
 		return -1;
@@ -660,45 +542,6 @@ int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **
 }
 
 /* ---- run -------------------------------------------------------------------------- */
-
-static int wait_forwarding_signals(pid_t pid, int *status, struct hutch_error **err)
-{
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-	sigset_t set, old;
-	_cleanup_close_ int sfd = -1, pidfd = -1;
-	int ws = 0;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (sfd < 0 || pidfd < 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return hutch_error_errno(err, "wait for the container");
-	}
-	for (;;) {
-		struct pollfd p[2] = {{sfd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
-		}
-		if (p[1].revents & POLLIN)
-			break;
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (waitpid(pid, &ws, 0) < 0)
-		return hutch_error_errno(err, "wait for the container init %d", (int)pid);
-	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	return 0;
-}
 
 int hutch_container_run(const struct hutch_context *ctx, const char *id,
 			const struct hutch_create_opts *o, int *status, struct hutch_error **err)
@@ -713,7 +556,7 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (create_container(ctx, id, o, &pid, err) < 0)
 		return -1;
-	st = load(ctx, id, NULL, err);
+	st = hutch_rt_load(ctx, id, NULL, err);
 	if (st == NULL || start_locked(ctx, st, err) < 0) {
 		_cleanup_error_ struct hutch_error *e = NULL;
 		hutch_container_delete(ctx, id, true, &e);
@@ -721,7 +564,7 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 	}
 	if (o->detach)
 		return 0;
-	rc = wait_forwarding_signals(pid, status, err);
+	rc = hutch_rt_wait_forwarding(pid, status, err);
 	if (!o->keep) {
 		_cleanup_error_ struct hutch_error *e = NULL;
 		if (hutch_container_delete(ctx, id, true, &e) < 0)
