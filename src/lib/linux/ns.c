@@ -121,16 +121,16 @@ int hutch_ns_open_paths(const struct hutch_linux *l, int fds[HUTCH_NS__COUNT],
 		}
 		fds[t] = fd;
 		if (fstatfs(fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
-			hutch_error_set(err, EINVAL,
-					"linux.namespaces: %s is not a namespace file (%s namespace)",
-					path, hutch_ns_name(t));
+			hutch_error_set(
+			    err, EINVAL,
+			    "linux.namespaces: %s is not a namespace file (%s namespace)", path,
+			    hutch_ns_name(t));
 			goto fail;
 		}
 		type = ioctl(fd, NS_GET_NSTYPE);
 		if (type >= 0 && (unsigned long)type != hutch_ns_clone_flag(t)) {
-			hutch_error_set(err, EINVAL,
-					"linux.namespaces: %s is not a %s namespace", path,
-					hutch_ns_name(t));
+			hutch_error_set(err, EINVAL, "linux.namespaces: %s is not a %s namespace",
+					path, hutch_ns_name(t));
 			goto fail;
 		}
 	}

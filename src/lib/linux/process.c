@@ -49,11 +49,11 @@ int hutch_process_check_caps(const struct hutch_process *p, struct hutch_error *
 		bool present;
 		uint64_t set;
 	} sets[] = {
-		{"bounding", c->has_bounding, c->bounding},
-		{"effective", c->has_effective, c->effective},
-		{"permitted", c->has_permitted, c->permitted},
-		{"inheritable", c->has_inheritable, c->inheritable},
-		{"ambient", c->has_ambient, c->ambient},
+	    {"bounding", c->has_bounding, c->bounding},
+	    {"effective", c->has_effective, c->effective},
+	    {"permitted", c->has_permitted, c->permitted},
+	    {"inheritable", c->has_inheritable, c->inheritable},
+	    {"ambient", c->has_ambient, c->ambient},
 	};
 
 	if (!p->has_capabilities)
@@ -74,12 +74,11 @@ int hutch_process_check_caps(const struct hutch_process *p, struct hutch_error *
 
 static const char *rlimit_name(int r)
 {
-	static const char *names[] = {"RLIMIT_CPU",	"RLIMIT_FSIZE",	 "RLIMIT_DATA",
-				      "RLIMIT_STACK",	"RLIMIT_CORE",	 "RLIMIT_RSS",
-				      "RLIMIT_NPROC",	"RLIMIT_NOFILE", "RLIMIT_MEMLOCK",
-				      "RLIMIT_AS",	"RLIMIT_LOCKS",	 "RLIMIT_SIGPENDING",
-				      "RLIMIT_MSGQUEUE", "RLIMIT_NICE",	 "RLIMIT_RTPRIO",
-				      "RLIMIT_RTTIME"};
+	static const char *names[] = {
+	    "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",	"RLIMIT_STACK",
+	    "RLIMIT_CORE",     "RLIMIT_RSS",   "RLIMIT_NPROC",	"RLIMIT_NOFILE",
+	    "RLIMIT_MEMLOCK",  "RLIMIT_AS",    "RLIMIT_LOCKS",	"RLIMIT_SIGPENDING",
+	    "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
 	return r >= 0 && (size_t)r < HUTCH_ARRAY_SIZE(names) ? names[r] : "RLIMIT_?";
 }
 
@@ -92,12 +91,12 @@ int hutch_process_set_rlimits(const struct hutch_process *p, struct hutch_error 
 		if (setrlimit(r->resource, &rl) < 0) {
 			struct rlimit cur;
 			getrlimit(r->resource, &cur);
-			return hutch_error_errno(err,
-						 "process.rlimits: set %s to %llu/%llu (hard limit "
-						 "now %llu; raising it needs CAP_SYS_RESOURCE)",
-						 rlimit_name(r->resource), (unsigned long long)r->soft,
-						 (unsigned long long)r->hard,
-						 (unsigned long long)cur.rlim_max);
+			return hutch_error_errno(
+			    err,
+			    "process.rlimits: set %s to %llu/%llu (hard limit "
+			    "now %llu; raising it needs CAP_SYS_RESOURCE)",
+			    rlimit_name(r->resource), (unsigned long long)r->soft,
+			    (unsigned long long)r->hard, (unsigned long long)cur.rlim_max);
 		}
 	}
 	return 0;
@@ -149,7 +148,8 @@ int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error 
 			if (c->bounding & (1ULL << cap))
 				continue;
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-				return hutch_error_errno(err, "process.capabilities.bounding: drop %s",
+				return hutch_error_errno(err,
+							 "process.capabilities.bounding: drop %s",
 							 hutch_cap_name(cap));
 		}
 	}
@@ -176,11 +176,13 @@ int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error 
 	for (int cap = 0; cap <= last && c->has_ambient; cap++) {
 		if (!(c->ambient & (1ULL << cap)))
 			continue;
+		/* As runc: an ambient capability that is not also permitted and
+		 * inheritable cannot be raised; `runc spec` itself writes such
+		 * configs, so warn rather than fail. */
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return hutch_error_errno(err,
-						 "process.capabilities.ambient: raise %s (it must "
-						 "also be permitted and inheritable)",
-						 hutch_cap_name(cap));
+			hutch_debug("process.capabilities.ambient: cannot raise %s (it must "
+				    "also be permitted and inheritable): %s",
+				    hutch_cap_name(cap), strerror(errno));
 	}
 	return 0;
 }

@@ -108,8 +108,8 @@ int hutch_seccomp_compile(const struct hutch_seccomp *s, struct hutch_seccomp_fi
 			  struct hutch_error **err)
 {
 	uint32_t default_ret = s->has_default_errno_ret ? s->default_errno_ret : EPERM;
-	uint32_t def = full_action(s->default_action, s->has_default_errno_ret,
-				   s->default_errno_ret, EPERM);
+	uint32_t def =
+	    full_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, EPERM);
 	__attribute__((cleanup(ctx_release))) scmp_filter_ctx ctx = NULL;
 	_cleanup_close_ int mfd = -1;
 	_cleanup_free_ char *bpf = NULL;
@@ -150,9 +150,8 @@ int hutch_seccomp_compile(const struct hutch_seccomp *s, struct hutch_seccomp_fi
 			}
 			r = add_rule(ctx, action, nr, sc, err);
 			if (r < 0)
-				return hutch_error_set(err, -r,
-						       "linux.seccomp.syscalls[%zu]: add rule for %s",
-						       i, *n);
+				return hutch_error_set(
+				    err, -r, "linux.seccomp.syscalls[%zu]: add rule for %s", i, *n);
 		}
 	}
 	mfd = memfd_create("hutch-seccomp", MFD_CLOEXEC);

@@ -53,8 +53,7 @@ int hutch_terminal_attach(int slave, struct hutch_error **err)
 	return 0;
 }
 
-int hutch_terminal_send(const char *socket_path, int fd, const char *name,
-			struct hutch_error **err)
+int hutch_terminal_send(const char *socket_path, int fd, const char *name, struct hutch_error **err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

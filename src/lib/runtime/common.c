@@ -107,7 +107,7 @@ pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd)
 
 /* Read the state and refine the status with the cgroup freezer. */
 struct hutch_state *hutch_rt_load(const struct hutch_context *ctx, const char *id,
-				struct hutch_cgroup **cgp, struct hutch_error **err)
+				  struct hutch_cgroup **cgp, struct hutch_error **err)
 {
 	_cleanup_state_ struct hutch_state *st = NULL;
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
@@ -172,4 +172,3 @@ int hutch_rt_wait_forwarding(pid_t pid, int *status, struct hutch_error **err)
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	return 0;
 }
-

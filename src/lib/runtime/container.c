@@ -34,8 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONFIG_MAX   (16u << 20)
-
+#define CONFIG_MAX (16u << 20)
 
 /* ---- small process helpers ------------------------------------------------ */
 
@@ -204,12 +203,11 @@ static int finish_create(struct creation *c, struct hutch_error **err)
 	if (state_json == NULL)
 		return hutch_error_set(err, ENOMEM, "state");
 	if (hutch_hooks_run(&c->spec->hooks[HUTCH_HOOK_PRESTART], "prestart", state_json, err) <
-		    0 ||
+		0 ||
 	    hutch_hooks_run(&c->spec->hooks[HUTCH_HOOK_CREATE_RUNTIME], "createRuntime", state_json,
 			    err) < 0)
 		return -1;
-	if (hutch_sync_send(c->sync, HUTCH_SYNC_HOOKS, state_json, strlen(state_json), -1, err) <
-	    0)
+	if (hutch_sync_send(c->sync, HUTCH_SYNC_HOOKS, state_json, strlen(state_json), -1, err) < 0)
 		return -1;
 	if (c->spec->process.terminal) {
 		if (hutch_sync_recv(c->sync, HUTCH_SYNC_CONSOLE, &msg, err) < 0)
@@ -394,8 +392,7 @@ static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
 	return 0;
 }
 
-int hutch_container_start(const struct hutch_context *ctx, const char *id,
-			  struct hutch_error **err)
+int hutch_container_start(const struct hutch_context *ctx, const char *id, struct hutch_error **err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_state_ struct hutch_state *st = NULL;
@@ -473,9 +470,9 @@ int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool
 		return -1;
 	if (st->status != HUTCH_STATUS_STOPPED) {
 		if (!force)
-			return hutch_error_set(err, EBUSY,
-					       "cannot delete container %s that is %s (use --force)",
-					       id, hutch_status_name(st->status));
+			return hutch_error_set(
+			    err, EBUSY, "cannot delete container %s that is %s (use --force)", id,
+			    hutch_status_name(st->status));
 		if (stop_everything(st, cg, err) < 0)
 			return -1;
 	}
@@ -513,8 +510,7 @@ static int freeze(const struct hutch_context *ctx, const char *id, bool on,
 	return hutch_cgroup_freeze(cg, on, err);
 }
 
-int hutch_container_pause(const struct hutch_context *ctx, const char *id,
-			  struct hutch_error **err)
+int hutch_container_pause(const struct hutch_context *ctx, const char *id, struct hutch_error **err)
 {
 	return freeze(ctx, id, true, err);
 }

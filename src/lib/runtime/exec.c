@@ -54,10 +54,10 @@ struct exec_child {
 
 static const char *proc_ns_name(int t)
 {
-	static const char *names[] = {[HUTCH_NS_PID] = "pid",	   [HUTCH_NS_NETWORK] = "net",
-				      [HUTCH_NS_MOUNT] = "mnt",	   [HUTCH_NS_IPC] = "ipc",
-				      [HUTCH_NS_UTS] = "uts",	   [HUTCH_NS_USER] = "user",
-				      [HUTCH_NS_CGROUP] = "cgroup", [HUTCH_NS_TIME] = "time"};
+	static const char *names[] = {
+	    [HUTCH_NS_PID] = "pid",	  [HUTCH_NS_NETWORK] = "net", [HUTCH_NS_MOUNT] = "mnt",
+	    [HUTCH_NS_IPC] = "ipc",	  [HUTCH_NS_UTS] = "uts",     [HUTCH_NS_USER] = "user",
+	    [HUTCH_NS_CGROUP] = "cgroup", [HUTCH_NS_TIME] = "time"};
 	return names[t];
 }
 
@@ -89,7 +89,7 @@ static int open_container_namespaces(pid_t pid, const struct hutch_linux *l, int
 static int join_namespaces(struct exec_child *x, struct hutch_error **err)
 {
 	/* user first; cgroup last (we are already in the container's cgroup) */
-	static const int order[] = {HUTCH_NS_USER, HUTCH_NS_IPC,  HUTCH_NS_UTS,	   HUTCH_NS_NETWORK,
+	static const int order[] = {HUTCH_NS_USER, HUTCH_NS_IPC,  HUTCH_NS_UTS,	  HUTCH_NS_NETWORK,
 				    HUTCH_NS_PID,  HUTCH_NS_TIME, HUTCH_NS_MOUNT, HUTCH_NS_CGROUP};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -136,7 +136,7 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 		_cleanup_close_ int master = -1;
 		if (hutch_terminal_open(x->proc, &master, &slave, name, sizeof(name), &err) < 0 ||
 		    hutch_sync_send(x->sync, HUTCH_SYNC_CONSOLE, name, strlen(name), master, &err) <
-			    0 ||
+			0 ||
 		    hutch_terminal_attach(slave, &err) < 0)
 			goto fail;
 		if (slave > 2)
@@ -290,8 +290,7 @@ static int refuse_unsupported(const struct hutch_exec_opts *o, const struct hutc
 }
 
 /* EOF on the sync socket means the process reached execve. */
-static int wait_exec(int sock, const struct hutch_exec_opts *o, bool tty,
-		     struct hutch_error **err)
+static int wait_exec(int sock, const struct hutch_exec_opts *o, bool tty, struct hutch_error **err)
 {
 	struct hutch_sync_msg msg;
 	_cleanup_error_ struct hutch_error *e = NULL;
@@ -357,8 +356,8 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 		goto out;
 	if (open_container_namespaces(st->pid, &spec->linux_, x.ns_fds, err) < 0)
 		goto out;
-	x.second_fork = x.second_fork &&
-			(x.ns_fds[HUTCH_NS_PID] >= 0 || x.ns_fds[HUTCH_NS_TIME] >= 0);
+	x.second_fork =
+	    x.second_fork && (x.ns_fds[HUTCH_NS_PID] >= 0 || x.ns_fds[HUTCH_NS_TIME] >= 0);
 	if (hutch_sync_pair(pair, err) < 0)
 		goto out;
 	if (!o->detach)

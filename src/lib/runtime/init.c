@@ -75,7 +75,8 @@ static int enter_namespaces(struct hutch_init_args *a, struct hutch_error **err)
 		if (unshare(CLONE_NEWTIME) < 0)
 			return hutch_error_errno(err, "unshare the time namespace");
 		if (offsets != NULL && offsets[0] != '\0' &&
-		    hutch_write_file("/proc/self/timens_offsets", offsets, strlen(offsets), err) < 0)
+		    hutch_write_file("/proc/self/timens_offsets", offsets, strlen(offsets), err) <
+			0)
 			return hutch_error_prefix(err, "linux.timeOffsets");
 	}
 	return 0;
@@ -96,11 +97,11 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 			   struct hutch_error **err)
 {
 	const struct hutch_spec *s = a->spec;
-	struct hutch_rootfs_opts ro = {.rootfs = a->rootfs,
-				       .bundle = a->bundle,
-				       .no_pivot = a->no_pivot,
-				       .in_userns = a->plan.new_user ||
-						    s->linux_.namespaces[HUTCH_NS_USER].path != NULL};
+	struct hutch_rootfs_opts ro = {
+	    .rootfs = a->rootfs,
+	    .bundle = a->bundle,
+	    .no_pivot = a->no_pivot,
+	    .in_userns = a->plan.new_user || s->linux_.namespaces[HUTCH_NS_USER].path != NULL};
 	struct hutch_sync_msg msg;
 
 	if (hutch_rootfs_setup(s, &ro, err) < 0)
@@ -113,13 +114,10 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 	if (hutch_hooks_run(&s->hooks[HUTCH_HOOK_CREATE_CONTAINER], "createContainer",
 			    a->state_json, err) < 0)
 		return -1;
-	if (hutch_rootfs_pivot(&ro, err) < 0 || hutch_rootfs_finish(s, err) < 0)
+	if (hutch_rootfs_pivot(&ro, err) < 0)
 		return -1;
-	if (set_names(s, err) < 0)
-		return -1;
-	if (s->linux_.namespaces[HUTCH_NS_NETWORK].present &&
-	    s->linux_.namespaces[HUTCH_NS_NETWORK].path == NULL && hutch_ns_loopback_up(err) < 0)
-		return -1;
+	/* The console before hutch_rootfs_finish: an runbindable rootfs
+	 * propagation would refuse the bind of the pty afterwards. */
 	if (s->process.terminal) {
 		char name[64];
 		_cleanup_close_ int master = -1;
@@ -131,6 +129,11 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 		    0)
 			return -1;
 	}
+	if (hutch_rootfs_finish(s, err) < 0 || set_names(s, err) < 0)
+		return -1;
+	if (s->linux_.namespaces[HUTCH_NS_NETWORK].present &&
+	    s->linux_.namespaces[HUTCH_NS_NETWORK].path == NULL && hutch_ns_loopback_up(err) < 0)
+		return -1;
 	if (chdir(s->process.cwd != NULL ? s->process.cwd : "/") < 0)
 		return hutch_error_errno(err, "process.cwd: chdir to %s", s->process.cwd);
 	*exe = hutch_process_find_exe(&s->process, err);
@@ -172,8 +175,7 @@ __attribute__((noreturn)) static void start_process(struct hutch_init_args *a, i
 	_cleanup_free_ char *text = NULL;
 
 	if (hutch_hooks_run(&s->hooks[HUTCH_HOOK_START_CONTAINER], "startContainer",
-			    a->state_json != NULL ? a->state_json : "{}", &err) <
-	    0)
+			    a->state_json != NULL ? a->state_json : "{}", &err) < 0)
 		goto fail;
 	if (console_slave >= 0) {
 		if (hutch_terminal_attach(console_slave, &err) < 0)

@@ -17,7 +17,7 @@ struct wire_header {
 
 static const char *type_name(uint32_t t)
 {
-	static const char *names[] = {"?",	 "ERROR",   "GO",    "PID",	"USERNS",
+	static const char *names[] = {"?",	"ERROR",   "GO",    "PID",     "USERNS",
 				      "MAPPED", "MOUNTED", "HOOKS", "CONSOLE", "READY"};
 	return t < HUTCH_ARRAY_SIZE(names) ? names[t] : "?";
 }
