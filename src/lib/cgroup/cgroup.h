@@ -38,10 +38,15 @@ int hutch_cgroup_detect(const char *mountpoint, enum hutch_cgroup_mode *mode,
  * No change to the host. */
 struct hutch_cgroup *hutch_cgroup_new(const char *mountpoint, const char *cgroups_path,
 				      const char *id, struct hutch_error **err);
-/* Re-open a container's cgroup from its recorded path (state file). */
+/* Re-open a container's cgroup from its recorded path (state file).  Its
+ * destroy() removes the leaf and the parents create() marked as its own
+ * (xattr trusted.hutch.created), never other pre-existing parents. */
 struct hutch_cgroup *hutch_cgroup_load(const char *mountpoint, const char *path,
 				       struct hutch_error **err);
-/* The resolved path ("/hutch/ID"), as recorded in the state file. */
+/* The path to record in the state file: the absolute path ("/hutch/ID" or
+ * the given one), or a relative cgroupsPath as given; hutch_cgroup_load()
+ * resolves a relative one below the caller's own cgroups again, so `hutch
+ * delete` must run in the same cgroups as `hutch create` for those. */
 const char *hutch_cgroup_path(const struct hutch_cgroup *cg);
 enum hutch_cgroup_mode hutch_cgroup_get_mode(const struct hutch_cgroup *cg);
 
