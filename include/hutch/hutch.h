@@ -53,10 +53,10 @@ struct hutch_exec_opts {
 	/* The process: from a runtime-spec process JSON file, or else the
 	 * container's own process with the overrides below (as runc exec). */
 	const char *process_file;
-	char **args;	    /* required without process_file */
-	char **env;	    /* "K=V" added to (or replacing in) the container's env */
-	const char *cwd;    /* NULL: the container's */
-	bool has_user;	    /* -u uid[:gid] */
+	char **args;	 /* required without process_file */
+	char **env;	 /* "K=V" added to (or replacing in) the container's env */
+	const char *cwd; /* NULL: the container's */
+	bool has_user;	 /* -u uid[:gid] */
 	unsigned uid, gid;
 	unsigned *additional_gids;
 	size_t n_additional_gids;

@@ -98,6 +98,7 @@ TEST(time_ns_is_unshared_with_second_fork)
 	struct hutch_error *err = NULL;
 
 	add(&l, HUTCH_NS_MOUNT, NULL);
+	add(&l, HUTCH_NS_PID, NULL);
 	add(&l, HUTCH_NS_TIME, NULL);
 	l.time_monotonic.present = true;
 	l.time_monotonic.secs = 3600;
@@ -105,6 +106,9 @@ TEST(time_ns_is_unshared_with_second_fork)
 	CHECK(p.unshare_time);
 	CHECK(p.second_fork);
 	CHECK_INT(p.clone_flags & CLONE_NEWTIME, 0);
+	/* the intermediate child exits, so it must not be the pid ns init */
+	CHECK_INT(p.clone_flags, CLONE_NEWNS);
+	CHECK_INT(p.unshare_flags, CLONE_NEWPID);
 	char *o = hutch_ns_format_time_offsets(&l);
 	CHECK_STR(o, "monotonic 3600 0\n");
 	free(o);

@@ -18,14 +18,14 @@ struct hutch_error {
 
 /* Set *err (if err is not NULL) and return -1. */
 int hutch_error_set(struct hutch_error **err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int hutch_error_setv(struct hutch_error **err, int code, const char *fmt, va_list ap);
 /* Shorthand for hutch_error_set(err, errno, ...). */
 int hutch_error_errno(struct hutch_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Prepend "PREFIX: " to an existing error; returns -1. */
 int hutch_error_prefix(struct hutch_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The full text: "msg: strerror(code)" (or "msg"); owned by the error. */
 const char *hutch_error_text(struct hutch_error *e);
 void hutch_error_free(struct hutch_error *e);

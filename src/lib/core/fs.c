@@ -129,8 +129,8 @@ int hutch_write_file(const char *path, const char *data, size_t len, struct hutc
 	return hutch_write_file_at(AT_FDCWD, path, data, len, err);
 }
 
-int hutch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-			    bool sync, struct hutch_error **err)
+int hutch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, bool sync,
+			    struct hutch_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;

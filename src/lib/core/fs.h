@@ -19,8 +19,8 @@ int hutch_write_file_at(int dirfd, const char *path, const char *data, size_t le
 			struct hutch_error **err);
 int hutch_write_file(const char *path, const char *data, size_t len, struct hutch_error **err);
 /* Write a temp file beside PATH, optionally fsync it, rename over PATH. */
-int hutch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-			    bool sync, struct hutch_error **err);
+int hutch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, bool sync,
+			    struct hutch_error **err);
 int hutch_mkdir_p(const char *path, mode_t mode, struct hutch_error **err);
 /* Remove a directory tree (no symlinks followed; stays on one device). */
 int hutch_rm_rf(const char *path, struct hutch_error **err);

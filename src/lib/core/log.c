@@ -72,12 +72,14 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static void emit(int fd, bool json, enum hutch_log_level level, const char *msg)
+/* Three shapes: JSON lines; runc's text form (time="..." level=... msg="...")
+ * for a --log file; "hutch: ..." for a terminal. */
+static void emit(int fd, bool json, bool file, enum hutch_log_level level, const char *msg)
 {
 	char line[8192];
 	int n;
 
-	if (json) {
+	if (json || file) {
 		char esc[6144], ts[64];
 		struct timespec now;
 		struct tm tm;
@@ -86,8 +88,13 @@ static void emit(int fd, bool json, enum hutch_log_level level, const char *msg)
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		json_escape(esc, sizeof(esc), msg);
-		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
-			     level_names[level], esc, ts, now.tv_nsec);
+		if (json)
+			n = snprintf(line, sizeof(line),
+				     "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
+				     level_names[level], esc, ts, now.tv_nsec);
+		else
+			n = snprintf(line, sizeof(line), "time=\"%s.%09ldZ\" level=%s msg=\"%s\"\n",
+				     ts, now.tv_nsec, level_names[level], esc);
 	} else if (level == HUTCH_LOG_ERROR) {
 		n = snprintf(line, sizeof(line), "hutch: %s\n", msg);
 	} else {
@@ -114,9 +121,9 @@ void hutch_log(enum hutch_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (log_fd >= 0)
-		emit(log_fd, log_json, level, msg);
+		emit(log_fd, log_json, true, level, msg);
 	else
-		emit(STDERR_FILENO, log_json, level, msg);
+		emit(STDERR_FILENO, log_json, false, level, msg);
 	errno = saved;
 }
 
@@ -126,6 +133,6 @@ void hutch_log_error(struct hutch_error *e)
 
 	/* The user always sees the error on stderr; engines read it from the log. */
 	if (log_fd >= 0)
-		emit(log_fd, log_json, HUTCH_LOG_ERROR, text);
-	emit(STDERR_FILENO, false, HUTCH_LOG_ERROR, text);
+		emit(log_fd, log_json, true, HUTCH_LOG_ERROR, text);
+	emit(STDERR_FILENO, false, false, HUTCH_LOG_ERROR, text);
 }

@@ -17,7 +17,8 @@ struct hutch_error;
 
 /* path NULL: stderr.  Returns -1 with *err set if the file cannot be opened. */
 int hutch_log_init(const char *path, bool json, bool debug, struct hutch_error **err);
-void hutch_log(enum hutch_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hutch_log(enum hutch_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 bool hutch_log_debug_enabled(void);
 /* The fd logs go to (-1 for stderr); children keep it across fork. */
 int hutch_log_fd(void);

@@ -98,6 +98,13 @@ int hutch_ns_plan(const struct hutch_linux *l, struct hutch_ns_plan *p, struct h
 	p->second_fork = p->unshare_time || (ns[HUTCH_NS_PID].present && ns[HUTCH_NS_PID].path) ||
 			 (p->unshare_flags & CLONE_NEWPID) ||
 			 (ns[HUTCH_NS_TIME].present && ns[HUTCH_NS_TIME].path);
+	/* With a second fork the intermediate child exits: it must not be
+	 * pid 1 of the new pid namespace (that would kill the namespace), so
+	 * the grandchild is made its init by unsharing instead. */
+	if (p->second_fork && (p->clone_flags & CLONE_NEWPID)) {
+		p->clone_flags &= ~(unsigned long)CLONE_NEWPID;
+		p->unshare_flags |= CLONE_NEWPID;
+	}
 	return 0;
 }
 

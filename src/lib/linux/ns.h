@@ -30,18 +30,19 @@ struct hutch_error;
 struct hutch_ns_plan {
 	unsigned long clone_flags;   /* CLONE_NEW* given to clone */
 	unsigned long unshare_flags; /* CLONE_NEW* unshared in the child (not user/cgroup/time) */
-	bool unshare_user;	     /* unshare(CLONE_NEWUSER) in the child, maps written by parent */
-	bool unshare_cgroup;	     /* after the cgroup placement */
-	bool unshare_time;	     /* + offsets, before the second fork */
+	bool unshare_user;   /* unshare(CLONE_NEWUSER) in the child, maps written by parent */
+	bool unshare_cgroup; /* after the cgroup placement */
+	bool unshare_time;   /* + offsets, before the second fork */
 	bool second_fork;
-	bool new_user; /* a new user namespace, however made */
+	bool new_user;		   /* a new user namespace, however made */
 	int join[HUTCH_NS__COUNT]; /* order of setns: indexes into spec namespaces, -1 ends */
 	size_t n_join;
 };
 
 /* Pure: compute the plan; refuses inconsistent specs (e.g. user mappings
  * without a new user namespace, time offsets without a new time namespace). */
-int hutch_ns_plan(const struct hutch_linux *l, struct hutch_ns_plan *plan, struct hutch_error **err);
+int hutch_ns_plan(const struct hutch_linux *l, struct hutch_ns_plan *plan,
+		  struct hutch_error **err);
 unsigned long hutch_ns_clone_flag(enum hutch_ns_type t);
 
 /* Open every namespace path of the spec (before clone, in the parent, so a

@@ -143,7 +143,9 @@ int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error 
 	const struct hutch_capabilities *c = &p->capabilities;
 	int last = last_cap();
 
-	if (p->has_capabilities && c->has_bounding) {
+	/* A capabilities object is given: a set it leaves out is empty (as
+	 * runc reads it), so the bounding set is always applied. */
+	if (p->has_capabilities) {
 		for (int cap = 0; cap <= last; cap++) {
 			if (c->bounding & (1ULL << cap))
 				continue;

@@ -247,6 +247,32 @@ static void abort_create(struct creation *c)
 		hutch_warn("cleanup: %s", hutch_error_text(e));
 }
 
+/* Host id that container id 0 maps to (the id itself without a mapping). */
+static unsigned host_root(const struct hutch_idmap *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container_id == 0 && m[i].size > 0)
+			return m[i].host_id;
+	return 0;
+}
+
+/* The init reopens the fifo after it became root of its user namespace:
+ * hand the fifo to that root when the mapping is ours to know, and let
+ * anyone write it otherwise (a joined namespace).  Only the state dir's
+ * owner can reach it (the root dir is 0700); the init reopens it through
+ * its O_PATH fd, which needs no search permission on the way. */
+static int chown_fifo(const char *fifo, const struct hutch_linux *l, struct hutch_error **err)
+{
+	if (!l->namespaces[HUTCH_NS_USER].present)
+		return 0;
+	if (l->n_uid_mappings > 0 && chown(fifo, host_root(l->uid_mappings, l->n_uid_mappings),
+					   host_root(l->gid_mappings, l->n_gid_mappings)) < 0)
+		return hutch_error_errno(err, "chown the exec fifo %s", fifo);
+	if (chmod(fifo, 0622) < 0)
+		return hutch_error_errno(err, "chmod the exec fifo %s", fifo);
+	return 0;
+}
+
 static int create_container(const struct hutch_context *ctx, const char *id,
 			    const struct hutch_create_opts *o, pid_t *init_pid,
 			    struct hutch_error **err)
@@ -279,6 +305,8 @@ static int create_container(const struct hutch_context *ctx, const char *id,
 		hutch_error_errno(err, "create the exec fifo %s", fifo);
 		goto fail;
 	}
+	if (chown_fifo(fifo, &c.spec->linux_, err) < 0)
+		goto fail;
 	a.fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
 	if (a.fifo_fd < 0) {
 		hutch_error_errno(err, "open %s", fifo);

@@ -78,6 +78,9 @@ static __attribute__((noreturn)) void child_exec(const struct hutch_hook *h, cha
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A caller started with 0, 1 or 2 closed may have got errfd there. */
+	if (errfd <= STDERR_FILENO && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) < 0)
+		_exit(127);
 	if (stdin_fd != STDIN_FILENO) {
 		if (dup2(stdin_fd, STDIN_FILENO) < 0)
 			goto fail;

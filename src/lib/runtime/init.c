@@ -54,6 +54,10 @@ static int enter_namespaces(struct hutch_init_args *a, struct hutch_error **err)
 		return -1;
 	if (hutch_ns_join(p, a->ns_fds, err) < 0)
 		return -1;
+	/* Joined a user namespace: our host uid means nothing there until we
+	 * switch to its root (files we create would be EOVERFLOW). */
+	if (a->ns_fds[HUTCH_NS_USER] >= 0 && become_ns_root(err) < 0)
+		return -1;
 	for (int t = 0; t < HUTCH_NS__COUNT; t++)
 		hutch_closep(&a->ns_fds[t]);
 	if (p->unshare_user) {

@@ -22,7 +22,7 @@ struct hutch_init_args {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	char *state_json; /* from HOOKS, for the startContainer hooks */
+	char *state_json;		     /* from HOOKS, for the startContainer hooks */
 	struct hutch_seccomp_filter seccomp; /* compiled by the parent */
 };
 

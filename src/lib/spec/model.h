@@ -31,9 +31,9 @@ struct hutch_idmap {
 /* One propagation/attribute change decoded from mount options. */
 struct hutch_mount {
 	char *destination;
-	char *type;		/* may be NULL (bind) */
-	char *source;		/* may be NULL */
-	char **options;		/* as given, NULL-terminated (may be NULL) */
+	char *type;	/* may be NULL (bind) */
+	char *source;	/* may be NULL */
+	char **options; /* as given, NULL-terminated (may be NULL) */
 	struct hutch_idmap *uid_mappings;
 	size_t n_uid_mappings;
 	struct hutch_idmap *gid_mappings;
@@ -168,9 +168,9 @@ struct hutch_device {
 /* linux.resources.devices[] */
 struct hutch_device_rule {
 	bool allow;
-	char type;     /* 'a', 'c', 'b' */
-	int64_t major; /* -1: wildcard */
-	int64_t minor; /* -1: wildcard */
+	char type;	/* 'a', 'c', 'b' */
+	int64_t major;	/* -1: wildcard */
+	int64_t minor;	/* -1: wildcard */
 	char access[4]; /* subset of "rwm" */
 };
 
@@ -187,7 +187,7 @@ struct hutch_memory {
 
 struct hutch_cpu {
 	bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-		has_realtime_period, has_idle;
+	    has_realtime_period, has_idle;
 	uint64_t shares;
 	int64_t quota;
 	uint64_t burst;

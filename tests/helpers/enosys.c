@@ -1,0 +1,50 @@
+/*
+ * enosys: run a command with openat2(2) and clone3(2) failing with ENOSYS, so
+ * the runtime's fallbacks (O_PATH walk, clone) are exercised as on older
+ * kernels or under container managers whose seccomp profile predates them.
+ *
+ * Usage: enosys COMMAND [ARG...]
+ *
+ * The filter is inherited by every descendant.  It is loaded without
+ * no_new_privs (needs CAP_SYS_ADMIN) so that the tests of noNewPrivileges
+ * still see the runtime's own choice.
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	static const char *const names[] = {"openat2", "clone3"};
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: enosys COMMAND [ARG...]\n");
+		return 2;
+	}
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (ctx == NULL) {
+		fprintf(stderr, "enosys: seccomp_init failed\n");
+		return 1;
+	}
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* unknown to this libseccomp: nothing to block */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+	}
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0) {
+		fprintf(stderr, "enosys: loading the filter failed: %s\n", strerror(-rc));
+		return 1;
+	}
+	execvp(argv[1], argv + 1);
+	fprintf(stderr, "enosys: exec %s: %s\n", argv[1], strerror(errno));
+	return 127;
+}
