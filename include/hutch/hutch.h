@@ -45,6 +45,11 @@ int hutch_container_pause(const struct hutch_context *ctx, const char *id,
 			  struct hutch_error **err);
 int hutch_container_resume(const struct hutch_context *ctx, const char *id,
 			   struct hutch_error **err);
+struct hutch_resources;
+/* Change the limits of a created, running or paused container; fields left
+ * zero mean "unchanged" (Docker sends them so). */
+int hutch_container_update(const struct hutch_context *ctx, const char *id,
+			   const struct hutch_resources *r, struct hutch_error **err);
 /* Host pids of the container's processes (malloc'd). */
 int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
 		       struct hutch_error **err);

@@ -549,6 +549,29 @@ int hutch_container_resume(const struct hutch_context *ctx, const char *id,
 	return freeze(ctx, id, false, err);
 }
 
+int hutch_container_update(const struct hutch_context *ctx, const char *id,
+			   const struct hutch_resources *r, struct hutch_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
+	_cleanup_state_ struct hutch_state *st = NULL;
+
+	if (hutch_id_check(id, err) < 0)
+		return -1;
+	lock = hutch_state_lock(ctx->root, id, err);
+	if (lock < 0)
+		return -1;
+	st = hutch_rt_load(ctx, id, &cg, err);
+	if (st == NULL)
+		return -1;
+	if (st->status == HUTCH_STATUS_STOPPED)
+		return hutch_error_set(err, EINVAL, "cannot update container %s: it is stopped",
+				       id);
+	if (cg == NULL)
+		return hutch_error_set(err, EINVAL, "container %s has no cgroup", id);
+	return hutch_cgroup_update(cg, r, err);
+}
+
 int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
 		       struct hutch_error **err)
 {

@@ -1,0 +1,87 @@
+"""exec: a new process joins every namespace and the cgroup of a running
+container, gets its capabilities, and its exit status comes back."""
+
+import json
+import os
+
+from conftest import one, parse_kv, run_cmd
+
+LONG = ["sleep", "600"]
+
+
+def running(runtime, bundle, **extra):
+    bundle.set_args(*LONG)
+    for ns in ("pid", "ipc", "uts", "mount", "network", "cgroup"):
+        bundle.set_namespace(ns)
+    bundle.config["hostname"] = "exec-host"
+    runtime.run_ok(bundle, "--detach")
+    return bundle.id
+
+
+def test_exec_joins_namespaces_and_cgroup(runtime, bundle):
+    cid = running(runtime, bundle)
+    pid = runtime.state(cid)["pid"]
+    r = runtime.ok("exec", cid, "/checker", "ns", "hostname", "pid", "cgroup")
+    kv = parse_kv(r.stdout)
+    for ns in ("pid", "ipc", "uts", "mnt", "net", "cgroup"):
+        assert one(kv, f"ns.{ns}") == os.readlink(f"/proc/{pid}/ns/{ns}"), ns
+    assert one(kv, "hostname") == "exec-host"
+    assert int(one(kv, "pid")) > 1
+    # same cgroups as the init, seen from inside its cgroup namespace
+    init_cg = runtime.ok("exec", cid, "cat", "/proc/1/cgroup").stdout.split()
+    assert sorted(kv["cgroup"]) == sorted(init_cg)
+    assert all(line.endswith(":/") for line in init_cg), init_cg
+
+
+def test_exec_exit_status_and_stdio(runtime, bundle):
+    cid = running(runtime, bundle)
+    r = runtime("exec", cid, "sh", "-c", "echo out; echo err >&2; exit 42")
+    assert r.returncode == 42
+    assert r.stdout == "out\n" and r.stderr == "err\n"
+    r = run_cmd(runtime.argv("exec", cid, "cat"), input="through stdin")
+    assert r.stdout == "through stdin"
+
+
+def test_exec_flags_user_env_cwd(runtime, bundle):
+    cid = running(runtime, bundle)
+    r = runtime.ok("exec", "-u", "65534:65534", "--cwd", "/tmp", "-e", "FOO=bar", cid,
+                   "/checker", "ids", "cwd", "env")
+    kv = parse_kv(r.stdout)
+    assert one(kv, "uid") == "65534" and one(kv, "gid") == "65534"
+    assert one(kv, "cwd") == "/tmp"
+    assert "FOO=bar" in kv["env"]
+
+
+def test_exec_process_file_and_pid_file(runtime, bundle, tmp_path):
+    cid = running(runtime, bundle)
+    proc = {"args": ["sh", "-c", "exec sleep 30"], "cwd": "/", "env": ["PATH=/bin"],
+            "user": {"uid": 0, "gid": 0}}
+    pf = tmp_path / "p.json"
+    pf.write_text(json.dumps(proc))
+    pidf = tmp_path / "exec.pid"
+    runtime.ok("exec", "--process", str(pf), "--detach", "--pid-file", str(pidf), cid)
+    pid = int(pidf.read_text())
+    with open(f"/proc/{pid}/cmdline") as f:
+        assert f.read().split("\0")[:2] == ["sleep", "30"]
+    init = runtime.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
+
+
+def test_exec_caps_from_container_and_cap_flag(runtime, bundle):
+    cid = running(runtime, bundle)
+    kv = parse_kv(runtime.ok("exec", cid, "/checker", "caps").stdout)
+    default = int(one(kv, "cap.CapEff"), 16)
+    kv = parse_kv(runtime.ok("exec", "--cap", "CAP_SYS_ADMIN", cid, "/checker", "caps").stdout)
+    assert int(one(kv, "cap.CapEff"), 16) == default | (1 << 21)
+    r = runtime("exec", "--cap", "CAP_NOPE", cid, "true")
+    assert r.returncode != 0 and "CAP_NOPE" in r.stderr
+
+
+def test_exec_missing_binary_and_stopped(runtime, bundle):
+    cid = running(runtime, bundle)
+    r = runtime("exec", cid, "/no/such/thing")
+    assert r.returncode != 0 and "/no/such/thing" in r.stderr
+    runtime.ok("kill", cid, "KILL")
+    runtime.wait_status(cid, "stopped")
+    r = runtime("exec", cid, "true")
+    assert r.returncode != 0 and "stopped" in r.stderr
