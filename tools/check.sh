@@ -20,6 +20,7 @@ failed=""
 step $MAKE --no-print-directory format-check || failed="$failed format-check"
 step $MAKE --no-print-directory unit || failed="$failed unit"
 step $MAKE --no-print-directory asan || failed="$failed asan"
+step $MAKE --no-print-directory check-cgroupv2 || failed="$failed check-cgroupv2"
 
 if [ -n "$failed" ]; then
 	echo "==> check: FAILED so far:$failed (running integration tests anyway)"

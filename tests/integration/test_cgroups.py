@@ -109,7 +109,8 @@ def test_hugetlb_limit(runtime, bundle):
 def test_cgroups_removed_on_delete(runtime, bundle):
     created(runtime, bundle, {"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 64}})
     dirs = cgroup_dirs(bundle.id)
-    assert len(dirs) >= 2, dirs
+    # one directory on pure v2, one per hierarchy on v1/hybrid
+    assert len(dirs) >= (1 if cgroup_mode() == "unified" else 2), dirs
     runtime.ok("kill", bundle.id, "KILL")
     runtime.wait_status(bundle.id, "stopped")
     runtime.ok("delete", bundle.id)
