@@ -185,8 +185,9 @@ static int do_bandwidth(int argc, char **argv, const char *root)
 			r = hutch_net_rate_parse(argv[i] + 5, &egress, &e);
 			ingress = egress;
 		} else
-			r = hutch_error_set(&e, EINVAL, "unknown item \"%s\" (want egress=RATE, "
-							"ingress=RATE or rate=RATE)",
+			r = hutch_error_set(&e, EINVAL,
+					    "unknown item \"%s\" (want egress=RATE, "
+					    "ingress=RATE or rate=RATE)",
 					    argv[i]);
 		if (r < 0)
 			return fail(e);

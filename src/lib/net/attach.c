@@ -72,9 +72,8 @@ static int shape_ingress(int rfd, const char *veth, uint64_t bps, struct hutch_e
 		return 0;
 	}
 	tc_args_tbf(rate, burst, bps);
-	char *const add[] = {"tc",  "qdisc", "replace", "dev",   (char *)veth,
-			     "root", "tbf",   "rate",    rate,    "burst",
-			     burst, "latency", "50ms",  NULL};
+	char *const add[] = {"tc",   "qdisc", "replace", "dev", (char *)veth, "root", "tbf",
+			     "rate", rate,    "burst",	 burst, "latency",    "50ms", NULL};
 	return net_tc(rfd, add, false, err);
 }
 
@@ -106,14 +105,13 @@ static int shape_egress(int rfd, const char *veth, const char *ifb, uint64_t bps
 	if (hutch_nl_talk(nl, hutch_nl_build_setup(buf, ifb, true), what, err) < 0)
 		return -1;
 	tc_args_tbf(rate, burst, bps);
-	char *const tbf[] = {"tc",  "qdisc", "replace", "dev",   (char *)ifb,
-			     "root", "tbf",   "rate",    rate,    "burst",
-			     burst, "latency", "50ms",  NULL};
+	char *const tbf[] = {"tc",   "qdisc", "replace", "dev", (char *)ifb, "root", "tbf",
+			     "rate", rate,    "burst",	 burst, "latency",   "50ms", NULL};
 	char *const addq[] = {"tc", "qdisc", "add", "dev", (char *)veth, "ingress", NULL};
-	char *const filt[] = {"tc",	"filter", "add",    "dev",    (char *)veth, "parent",
-			      "ffff:",	"protocol", "all",  "prio",   "1",	    "u32",
-			      "match", "u32",	 "0",	    "0",      "action",	    "mirred",
-			      "egress", "redirect", "dev",  (char *)ifb, NULL};
+	char *const filt[] = {"tc",	"filter",   "add", "dev",	(char *)veth, "parent",
+			      "ffff:",	"protocol", "all", "prio",	"1",	      "u32",
+			      "match",	"u32",	    "0",   "0",		"action",     "mirred",
+			      "egress", "redirect", "dev", (char *)ifb, NULL};
 	if (net_tc(rfd, tbf, false, err) < 0 || net_tc(rfd, addq, false, err) < 0 ||
 	    net_tc(rfd, filt, false, err) < 0)
 		return -1;
@@ -148,7 +146,7 @@ static void release(const char *root, const struct net_lease *l)
 			snprintf(what, sizeof(what), "delete %s of %s on network %s", names[i],
 				 l->container, l->network);
 			if (hutch_nl_talk(nl, hutch_nl_build_dellink(buf, names[i]), what, &e) <
-				    0 &&
+				0 &&
 			    !ignorable(&e, ENODEV)) {
 				hutch_warn("%s", hutch_error_text(e));
 				hutch_error_freep(&e);
@@ -401,8 +399,7 @@ static int attach_one(const char *root, const char *id, pid_t init, unsigned lon
 	_cleanup_free_ char *content = NULL;
 	_cleanup_close_ int rfd = -1;
 	_cleanup_nl_ struct mnl_socket *rnl = NULL, *cnl = NULL;
-	char ifname[16], veth[16], ifb[16], ipbuf[16], gwbuf[16], buf[HUTCH_NL_BUFSIZE],
-		what[160];
+	char ifname[16], veth[16], ifb[16], ipbuf[16], gwbuf[16], buf[HUTCH_NL_BUFSIZE], what[160];
 	struct net_lease l = {.container = (char *)id, .pid = init, .starttime = st};
 	int ret = -1, br, idx;
 
@@ -461,8 +458,8 @@ static int attach_one(const char *root, const char *id, pid_t init, unsigned lon
 	if (index == 0) {
 		snprintf(what, sizeof(what), "add default route via %s dev %s in container %s",
 			 hutch_net_ip_format(net->gateway, gwbuf), ifname, id);
-		if (hutch_nl_talk(cnl, hutch_nl_build_defroute(buf, net->gateway, idx), what,
-				  err) < 0)
+		if (hutch_nl_talk(cnl, hutch_nl_build_defroute(buf, net->gateway, idx), what, err) <
+		    0)
 			goto undo;
 	}
 	if ((l.egress || l.ingress) && apply_bandwidth(rfd, &l, err) < 0)
@@ -529,8 +526,7 @@ fail:
 }
 
 int hutch_net_attach(const char *root, const char *id, pid_t init_pid,
-		     const struct hutch_spec *spec, char **extra_networks,
-		     struct hutch_error **err)
+		     const struct hutch_spec *spec, char **extra_networks, struct hutch_error **err)
 {
 	struct hutch_net_plan plan;
 	bool asked = extra_networks != NULL && extra_networks[0] != NULL;
@@ -689,8 +685,8 @@ int hutch_net_gc(const char *root, struct hutch_error **err)
 
 /* ---- bandwidth of a running container ---- */
 
-int hutch_net_bandwidth(const char *root, const char *id, uint64_t egress_bps,
-			uint64_t ingress_bps, struct hutch_error **err)
+int hutch_net_bandwidth(const char *root, const char *id, uint64_t egress_bps, uint64_t ingress_bps,
+			struct hutch_error **err)
 {
 	_cleanup_close_ int lock = net_lock(root, err);
 	_cleanup_strv_ char **nets = NULL;

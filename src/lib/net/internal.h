@@ -27,8 +27,8 @@ struct net_lease {
 	uint64_t egress, ingress;
 };
 char *net_lease_format(const struct net_lease *l);
-int net_lease_read(const char *root, const char *network, const char *ipname,
-		   struct net_lease *l, struct hutch_error **err);
+int net_lease_read(const char *root, const char *network, const char *ipname, struct net_lease *l,
+		   struct hutch_error **err);
 int net_lease_rewrite(const char *root, const struct net_lease *l, struct hutch_error **err);
 void net_lease_clear(struct net_lease *l);
 /* Leases of NETWORK (names of files), sorted, NULL-terminated. */

@@ -74,18 +74,18 @@ int hutch_net_rate_parse(const char *s, uint64_t *bps, struct hutch_error **err)
 		const char *unit;
 		uint64_t mul;
 	} units[] = {
-		{"", 1},
-		{"bit", 1},
-		{"kbit", 1000ULL},
-		{"mbit", 1000000ULL},
-		{"gbit", 1000000000ULL},
-		{"kibit", 1024ULL},
-		{"mibit", 1048576ULL},
-		{"gibit", 1073741824ULL},
-		{"bps", 8ULL},
-		{"kbps", 8000ULL},
-		{"mbps", 8000000ULL},
-		{"gbps", 8000000000ULL},
+	    {"", 1},
+	    {"bit", 1},
+	    {"kbit", 1000ULL},
+	    {"mbit", 1000000ULL},
+	    {"gbit", 1000000000ULL},
+	    {"kibit", 1024ULL},
+	    {"mibit", 1048576ULL},
+	    {"gibit", 1073741824ULL},
+	    {"bps", 8ULL},
+	    {"kbps", 8000ULL},
+	    {"mbps", 8000000ULL},
+	    {"gbps", 8000000000ULL},
 	};
 	unsigned long long v;
 	char *end;
@@ -202,8 +202,7 @@ static int add_port(struct hutch_net_plan *plan, const char *item, struct hutch_
 		return hutch_error_set(err, EINVAL, "invalid port \"%s\" (1..65535)", item);
 	for (size_t i = 0; i < plan->n_ports; i++)
 		if (plan->ports[i].host == p.host)
-			return hutch_error_set(err, EINVAL, "host port %u published twice",
-					       p.host);
+			return hutch_error_set(err, EINVAL, "host port %u published twice", p.host);
 	pv = realloc(plan->ports, (plan->n_ports + 1) * sizeof(*pv));
 	if (pv == NULL)
 		return hutch_error_set(err, ENOMEM, "port \"%s\"", item);
@@ -216,19 +215,20 @@ static int add_bandwidth(struct hutch_net_plan *plan, const char *item, struct h
 {
 	if (strncmp(item, "egress=", 7) == 0)
 		return hutch_net_rate_parse(item + 7, &plan->egress_bps, err) < 0
-			       ? hutch_error_prefix(err, "%s", HUTCH_NET_ANN_BANDWIDTH)
-			       : 0;
+			   ? hutch_error_prefix(err, "%s", HUTCH_NET_ANN_BANDWIDTH)
+			   : 0;
 	if (strncmp(item, "ingress=", 8) == 0)
 		return hutch_net_rate_parse(item + 8, &plan->ingress_bps, err) < 0
-			       ? hutch_error_prefix(err, "%s", HUTCH_NET_ANN_BANDWIDTH)
-			       : 0;
+			   ? hutch_error_prefix(err, "%s", HUTCH_NET_ANN_BANDWIDTH)
+			   : 0;
 	if (strncmp(item, "rate=", 5) == 0) {
 		if (hutch_net_rate_parse(item + 5, &plan->egress_bps, err) < 0)
 			return hutch_error_prefix(err, "%s", HUTCH_NET_ANN_BANDWIDTH);
 		plan->ingress_bps = plan->egress_bps;
 		return 0;
 	}
-	return hutch_error_set(err, EINVAL, "%s: unknown item \"%s\" (want egress=, ingress=, rate=)",
+	return hutch_error_set(err, EINVAL,
+			       "%s: unknown item \"%s\" (want egress=, ingress=, rate=)",
 			       HUTCH_NET_ANN_BANDWIDTH, item);
 }
 
@@ -304,9 +304,9 @@ int hutch_ipam_allocate(const char *dir, const struct hutch_cidr *subnet, uint32
 	if (want != 0) {
 		if (!hutch_net_cidr_contains(subnet, want) || want < first || want > last ||
 		    want == gateway)
-			return hutch_error_set(err, EINVAL,
-					       "address %s is not a free host address of the subnet",
-					       hutch_net_ip_format(want, ipbuf));
+			return hutch_error_set(
+			    err, EINVAL, "address %s is not a free host address of the subnet",
+			    hutch_net_ip_format(want, ipbuf));
 		first = last = want;
 	}
 	if (asprintf(&tmp, "%s/.tmp-%d", dir, (int)getpid()) < 0)

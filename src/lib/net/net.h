@@ -81,7 +81,8 @@ int hutch_net_rate_parse(const char *s, uint64_t *bps, struct hutch_error **err)
 /* Take WANT (if non-zero) or the lowest free host address of SUBNET other than
  * the gateway, by linking a complete temp file holding CONTENT to DIR/<ip>. */
 int hutch_ipam_allocate(const char *dir, const struct hutch_cidr *subnet, uint32_t gateway,
-			uint32_t want, const char *content, uint32_t *out, struct hutch_error **err);
+			uint32_t want, const char *content, uint32_t *out,
+			struct hutch_error **err);
 int hutch_ipam_release(const char *dir, uint32_t ip, struct hutch_error **err);
 
 /* ---- the plan from annotations and the command line ---- */
@@ -126,8 +127,7 @@ char **hutch_network_list(const char *root, struct hutch_error **err);
 char *hutch_network_inspect(const char *root, const char *name, struct hutch_error **err);
 /* EBUSY while containers are attached, unless force (their veths vanish
  * with the router namespace and their leases are removed). */
-int hutch_network_remove(const char *root, const char *name, bool force,
-			 struct hutch_error **err);
+int hutch_network_remove(const char *root, const char *name, bool force, struct hutch_error **err);
 
 /* ---- containers ---- */
 /* Attach container ID (its init is INIT_PID, whose netns exists) to the
@@ -146,7 +146,7 @@ int hutch_net_detach(const char *root, const char *id, struct hutch_error **err)
  * orphan forwarders, delete router veths no lease refers to. */
 int hutch_net_gc(const char *root, struct hutch_error **err);
 /* Change a running container's limits (UINT64_MAX: leave as is; 0: remove). */
-int hutch_net_bandwidth(const char *root, const char *id, uint64_t egress_bps,
-			uint64_t ingress_bps, struct hutch_error **err);
+int hutch_net_bandwidth(const char *root, const char *id, uint64_t egress_bps, uint64_t ingress_bps,
+			struct hutch_error **err);
 
 #endif

@@ -183,8 +183,8 @@ int hutch_network_create(const char *root, const char *name, const char *subnet,
 		if (hutch_net_ip_parse(gateway, &n.gateway, err) < 0)
 			return hutch_error_prefix(err, "network %s: gateway", name);
 		uint32_t bcast = n.subnet.addr | (0xffffffffu >> n.subnet.prefix);
-		if (!hutch_net_cidr_contains(&n.subnet, n.gateway) ||
-		    n.gateway == n.subnet.addr || n.gateway == bcast)
+		if (!hutch_net_cidr_contains(&n.subnet, n.gateway) || n.gateway == n.subnet.addr ||
+		    n.gateway == bcast)
 			return hutch_error_set(err, EINVAL,
 					       "network %s: gateway %s is not a host address of %s",
 					       name, gateway, subnet);
@@ -312,8 +312,7 @@ static char **dir_names(const char *dir, const char *need, struct hutch_error **
 		if (need != NULL) {
 			struct stat st;
 			_cleanup_free_ char *p = NULL;
-			if (asprintf(&p, "%s/%s/%s", dir, e->d_name, need) < 0 ||
-			    stat(p, &st) < 0)
+			if (asprintf(&p, "%s/%s/%s", dir, e->d_name, need) < 0 || stat(p, &st) < 0)
 				continue;
 		}
 		nv = realloc(v, (n + 2) * sizeof(char *));
@@ -369,8 +368,8 @@ char *net_lease_format(const struct net_lease *l)
 	return s;
 }
 
-int net_lease_read(const char *root, const char *network, const char *ipname,
-		   struct net_lease *l, struct hutch_error **err)
+int net_lease_read(const char *root, const char *network, const char *ipname, struct net_lease *l,
+		   struct hutch_error **err)
 {
 	_cleanup_free_ char *dir = net_path(root, network, "leases");
 	_cleanup_free_ char *path = NULL, *data = NULL;
@@ -466,8 +465,7 @@ char *hutch_network_inspect(const char *root, const char *name, struct hutch_err
 		json_object_object_add(a, "veth", json_object_new_string(l.veth ?: ""));
 		json_object_object_add(a, "pid", json_object_new_int(l.pid));
 		json_object_object_add(a, "egress_bps", json_object_new_int64((int64_t)l.egress));
-		json_object_object_add(a, "ingress_bps",
-				       json_object_new_int64((int64_t)l.ingress));
+		json_object_object_add(a, "ingress_bps", json_object_new_int64((int64_t)l.ingress));
 		json_object_array_add(arr, a);
 		net_lease_clear(&l);
 	}
@@ -480,8 +478,7 @@ char *hutch_network_inspect(const char *root, const char *name, struct hutch_err
 	return s;
 }
 
-int hutch_network_remove(const char *root, const char *name, bool force,
-			 struct hutch_error **err)
+int hutch_network_remove(const char *root, const char *name, bool force, struct hutch_error **err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_strv_ char **leases = NULL;
