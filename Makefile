@@ -8,7 +8,7 @@ HUTCH_BIN  ?= $(abspath $(BUILD))/hutch
 PYTEST_ARGS ?=
 FORMAT_FILES = $(shell find src include tests -name '*.[ch]' 2>/dev/null | sort)
 
-.PHONY: all deps build demo check unit integration integration-enosys integration-runc check-cgroupv2 \
+.PHONY: all deps build demo check unit integration integration-enosys integration-runc check-cgroupv2 fuzz \
 	asan format-check bench clean
 
 all: build
@@ -39,9 +39,11 @@ $(BUILD)/enosys: tests/helpers/enosys.c
 	@mkdir -p $(BUILD)
 	gcc -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o $@ $< -lseccomp
 
+ENOSYS_TESTS ?= tests/integration/test_rootfs.py tests/integration/test_mounts.py \
+	tests/integration/test_escape.py
 integration-enosys: build $(BUILD)/enosys
 	@if [ "$$(id -u)" != 0 ]; then echo "integration tests need root" >&2; exit 1; fi
-	HUTCH_BIN=$(HUTCH_BIN) $(BUILD)/enosys $(PYTHON) -m pytest -v $(PYTEST_ARGS) tests/integration
+	HUTCH_BIN=$(HUTCH_BIN) $(BUILD)/enosys $(PYTHON) -m pytest -q $(PYTEST_ARGS) $(ENOSYS_TESTS)
 
 # The same suite against runc, to compare (see README for expected failures).
 integration-runc:
@@ -58,6 +60,11 @@ check-cgroupv2: build
 	CGV2VM_TIMEOUT=$${CGV2VM_TIMEOUT:-1500} bash tools/cgv2-vm/run-in-vm.sh "$(CURDIR)" \
 		'echo "cgroup v2 VM: $$(uname -r), $$(cat /sys/fs/cgroup/cgroup.controllers)"; \
 		 HUTCH_BIN=$(HUTCH_BIN) $(PYTHON) -m pytest -q --color=no -p no:cacheprovider $(PYTEST_ARGS) $(CGV2_TESTS)'
+
+# The libFuzzer target over the config and option parsers, bounded.
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tools/fuzz.sh $(FUZZ_SECONDS)
 
 asan:
 	@test -f $(BUILD_ASAN)/build.ninja || meson setup $(BUILD_ASAN) \
@@ -78,8 +85,11 @@ format-check:
 check:
 	sh tools/check.sh
 
-bench:
-	@echo "bench: not yet"
+# hutch beside crun and runc (Debian packages, installed by the script),
+# interleaved; medians, ranges, ratios, a PNG (bench/README.md).
+bench: build
+	@if [ "$$(id -u)" != 0 ]; then echo "bench needs root" >&2; exit 1; fi
+	HUTCH_BIN=$(HUTCH_BIN) bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

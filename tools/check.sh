@@ -20,6 +20,8 @@ failed=""
 step $MAKE --no-print-directory format-check || failed="$failed format-check"
 step $MAKE --no-print-directory unit || failed="$failed unit"
 step $MAKE --no-print-directory asan || failed="$failed asan"
+step $MAKE --no-print-directory integration-enosys || failed="$failed integration-enosys"
+step $MAKE --no-print-directory fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-60} || failed="$failed fuzz"
 step $MAKE --no-print-directory check-cgroupv2 || failed="$failed check-cgroupv2"
 
 if [ -n "$failed" ]; then

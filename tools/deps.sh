@@ -4,7 +4,10 @@
 set -eu
 
 PKGS="make gcc libc6-dev meson ninja-build pkg-config libjson-c-dev libseccomp-dev
-libmnl-dev busybox-static python3 python3-pytest iproute2 util-linux clang clang-format"
+libmnl-dev busybox-static python3 python3-pytest iproute2 util-linux clang clang-format
+uidmap qemu-system-x86 cpio gnuplot-nox runc crun
+podman conmon golang-github-containers-common netavark aardvark-dns
+containernetworking-plugins catatonit containerd docker.io tini iptables"
 
 missing=""
 for p in $PKGS; do

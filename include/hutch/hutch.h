@@ -22,8 +22,9 @@ struct hutch_create_opts {
 	int preserve_fds;	    /* fds 3 .. 3+N-1 are passed to the container */
 	bool no_pivot;
 	bool no_new_keyring;
-	bool detach; /* run only */
-	bool keep;   /* run only: do not delete after exit */
+	bool detach;	 /* run only */
+	bool keep;	 /* run only: do not delete after exit */
+	char **networks; /* --network NAME[:ip=A] (NULL-terminated; may be NULL) */
 };
 
 int hutch_container_create(const struct hutch_context *ctx, const char *id,
@@ -53,6 +54,19 @@ int hutch_container_update(const struct hutch_context *ctx, const char *id,
 /* Host pids of the container's processes (malloc'd). */
 int hutch_container_ps(const struct hutch_context *ctx, const char *id, pid_t **pids, size_t *n,
 		       struct hutch_error **err);
+
+/* events: one JSON object per event, in runc's shape: {"type":"stats",
+ * "id":ID,"data":{cpu, cpuset, memory, pids, blkio, hugetlb, ...}} and
+ * {"type":"oom","id":ID}.  The callback gets the text without a newline and
+ * stops the stream by returning non-zero. */
+typedef int (*hutch_event_fn)(const char *json, void *data);
+/* The one stats event of a created, running or paused container (malloc'd). */
+char *hutch_container_stats(const struct hutch_context *ctx, const char *id,
+			    struct hutch_error **err);
+/* A stats event every interval_ms and an oom event for every OOM kill, until
+ * the container's init exits (returns 0) or FN returns non-zero. */
+int hutch_container_events(const struct hutch_context *ctx, const char *id, unsigned interval_ms,
+			   hutch_event_fn fn, void *data, struct hutch_error **err);
 
 struct hutch_exec_opts {
 	/* The process: from a runtime-spec process JSON file, or else the

@@ -57,6 +57,8 @@ char *cli_abspath(const char *path, struct hutch_error **err);
 struct cli_create_args {
 	struct hutch_create_opts o;
 	char *bundle, *pid_file, *console_socket; /* owned, absolute */
+	char *networks[33];			  /* --network, borrowed from argv */
+	size_t n_networks;
 	const char *id;
 };
 int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,

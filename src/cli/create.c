@@ -16,6 +16,7 @@ enum {
 	OPT_NO_NEW_KEYRING,
 	OPT_KEEP,
 	OPT_NO_SUBREAPER,
+	OPT_NETWORK,
 };
 
 void cli_create_args_clear(struct cli_create_args *a)
@@ -52,6 +53,7 @@ int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 	    {"no-pivot", optional_argument, NULL, OPT_NO_PIVOT},
 	    {"no-new-keyring", optional_argument, NULL, OPT_NO_NEW_KEYRING},
 	    {"no-subreaper", optional_argument, NULL, OPT_NO_SUBREAPER},
+	    {"network", required_argument, NULL, OPT_NETWORK},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -65,6 +67,7 @@ int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 	    {"no-subreaper", optional_argument, NULL, OPT_NO_SUBREAPER},
 	    {"detach", optional_argument, NULL, OPT_DETACH},
 	    {"keep", optional_argument, NULL, OPT_KEEP},
+	    {"network", required_argument, NULL, OPT_NETWORK},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -112,6 +115,13 @@ int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 			if (cli_bool(h, "detach", optarg, &a->o.detach) < 0)
 				return 1;
 			break;
+		case OPT_NETWORK:
+			if (a->n_networks >= HUTCH_ARRAY_SIZE(a->networks) - 1) {
+				fputs("hutch: too many --network flags\n", stderr);
+				return 1;
+			}
+			a->networks[a->n_networks++] = optarg;
+			break;
 		case OPT_KEEP:
 			if (cli_bool(h, "keep", optarg, &a->o.keep) < 0)
 				return 1;
@@ -124,6 +134,7 @@ int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 	a->o.bundle = a->bundle;
 	a->o.pid_file = a->pid_file;
 	a->o.console_socket = a->console_socket;
+	a->o.networks = a->n_networks ? a->networks : NULL;
 	return 0;
 }
 
@@ -138,6 +149,8 @@ static const struct cli_help help = {
     "   --preserve-fds N         pass fds 3 .. 3+N-1 to the container\n"
     "   --no-pivot               use MS_MOVE + chroot instead of pivot_root\n"
     "   --no-new-keyring         keep the caller's session keyring\n"
+    "   --network NAME[:ip=A]    attach to a hutch network (repeatable; after\n"
+    "                            the org.hutch.network annotation's)\n"
     "   -h, --help               show this help\n",
 };
 

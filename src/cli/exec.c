@@ -24,6 +24,8 @@ static const struct cli_help help = {
     "   -d, --detach                do not wait for the process\n"
     "   --pid-file FILE             write the process's pid to FILE\n"
     "   --console-socket PATH       unix socket receiving the terminal's master fd\n"
+    "                               (without it, -t relays the terminal to\n"
+    "                               hutch's own stdio)\n"
     "   --preserve-fds N            pass fds 3 .. 3+N-1 to the process\n"
     "   --no-new-privs              set no_new_privs\n"
     "   --cgroup PATH               a sub-cgroup of the container's to join\n"

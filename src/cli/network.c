@@ -58,7 +58,7 @@ static int do_create(int argc, char **argv, const char *root)
 	bool internal = false;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0: full re-initialisation (the global parser ran with "+") */
 	while ((c = getopt_long(argc, argv, "s:g:ih", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':

@@ -12,9 +12,12 @@ static const struct cli_help help = {
     "   -b, --bundle DIR         the bundle (default: the current directory)\n"
     "   --pid-file FILE          write the container's init pid to FILE\n"
     "   --console-socket PATH    unix socket receiving the terminal's master fd\n"
+    "                            (without it, a foreground run relays the\n"
+    "                            terminal to hutch's own stdio)\n"
     "   --preserve-fds N         pass fds 3 .. 3+N-1 to the container\n"
     "   --no-pivot               use MS_MOVE + chroot instead of pivot_root\n"
     "   --no-new-keyring         keep the caller's session keyring\n"
+    "   --network NAME[:ip=A]    attach to a hutch network (repeatable)\n"
     "   -d, --detach             do not wait for the container\n"
     "   --keep                   do not delete the container after it exits\n"
     "   -h, --help               show this help\n",

@@ -1,8 +1,11 @@
 /* libFuzzer target: the config parser (whole config, process, resources)
- * and the small option parsers (signals, container ids) on hostile input.
+ * and the small option parsers (signals, container ids, cpu lists) on
+ * hostile input; a parsed config's seccomp profile is compiled too.
  * Built by tools/fuzz.sh with clang -fsanitize=fuzzer,address,undefined. */
 #include "core/error.h"
 #include "hutch/hutch.h"
+#include "linux/process.h"
+#include "linux/seccomp.h"
 #include "spec/model.h"
 #include "state/state.h"
 
@@ -22,8 +25,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sig;
 
 	s = hutch_spec_parse((const char *)data, size, &err);
-	hutch_spec_free(s);
 	hutch_error_freep(&err);
+	if (s != NULL) {
+		/* what the parent derives from a parsed config before clone */
+		struct hutch_seccomp_filter f;
+		if (s->linux_.has_seccomp &&
+		    hutch_seccomp_compile(&s->linux_.seccomp, &f, &err) == 0)
+			hutch_seccomp_filter_clear(&f);
+		hutch_error_freep(&err);
+		if (s->linux_.has_personality)
+			hutch_process_personality_value(s->linux_.personality_domain,
+							s->linux_.personality_flags, &err);
+		hutch_error_freep(&err);
+	}
+	hutch_spec_free(s);
 
 	memset(&p, 0, sizeof(p));
 	if (hutch_spec_parse_process((const char *)data, size, &p, &err) == 0)
@@ -45,6 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hutch_error_freep(&err);
 	hutch_id_check(str, &err);
 	hutch_error_freep(&err);
+	{
+		unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+		hutch_process_parse_cpu_list(str, mask, 1024, &err);
+		hutch_error_freep(&err);
+	}
 	free(str);
 	return 0;
 }

@@ -8,7 +8,8 @@
  *        /checker wait              print "ready", then sleep until signalled
  *
  * Sections: caps ids ns mounts rlimits umask nnp oom cwd env hostname pid
- *           fds cgroup
+ *           fds cgroup seccomp sched personality keyring
+ *        /checker mkdir PATH      mkdir PATH, print mkdir.errno=N (0 on success)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -80,6 +84,7 @@ static void section_ids(void)
 	printf("\n");
 	print_file_lines("/proc/self/uid_map", "uid_map", NULL);
 	print_file_lines("/proc/self/gid_map", "gid_map", NULL);
+	print_file_lines("/proc/self/setgroups", "setgroups", NULL);
 }
 
 static void section_ns(void)
@@ -158,6 +163,45 @@ static void section_fds(void)
 	closedir(d);
 }
 
+static void section_sched(void)
+{
+	struct sched_param sp;
+	cpu_set_t set;
+	long io = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+
+	printf("sched.policy=%d\n", sched_getscheduler(0));
+	if (sched_getparam(0, &sp) == 0)
+		printf("sched.priority=%d\n", sp.sched_priority);
+	errno = 0;
+	printf("sched.nice=%d\n", getpriority(PRIO_PROCESS, 0));
+	if (io >= 0)
+		printf("ioprio.class=%ld\nioprio.level=%ld\n", io >> 13, io & 0x1fff);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		printf("affinity=");
+		for (int c = 0, first = 1; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set)) {
+				printf("%s%d", first ? "" : ",", c);
+				first = 0;
+			}
+		printf("\n");
+	}
+}
+
+static void section_keyring(void)
+{
+	char buf[512];
+	/* KEYCTL_DESCRIBE (6) of KEY_SPEC_SESSION_KEYRING (-3) */
+	long n = syscall(SYS_keyctl, 6, -3, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0) {
+		printf("keyring.error=%s\n", strerror(errno));
+		return;
+	}
+	buf[n < (long)sizeof(buf) ? n : (long)sizeof(buf) - 1] = '\0';
+	/* type;uid;gid;perm;description */
+	printf("keyring=%s\n", buf);
+}
+
 static void section(const char *name)
 {
 	if (strcmp(name, "caps") == 0) {
@@ -194,6 +238,18 @@ static void section(const char *name)
 		section_fds();
 	} else if (strcmp(name, "cgroup") == 0) {
 		print_file_lines("/proc/self/cgroup", "cgroup", NULL);
+	} else if (strcmp(name, "seccomp") == 0) {
+		print_file_lines("/proc/self/status", "seccomp", "Seccomp:");
+		print_file_lines("/proc/self/status", "seccomp_filters", "Seccomp_filters:");
+	} else if (strcmp(name, "sched") == 0) {
+		section_sched();
+	} else if (strcmp(name, "personality") == 0) {
+		struct utsname u;
+		printf("personality=0x%x\n", (unsigned)personality(0xffffffff));
+		if (uname(&u) == 0)
+			printf("machine=%s\n", u.machine);
+	} else if (strcmp(name, "keyring") == 0) {
+		section_keyring();
 	} else {
 		printf("error=unknown section %s\n", name);
 	}
@@ -213,6 +269,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("shmid=%d\n", id);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "mkdir") == 0) {
+		printf("mkdir.errno=%d\n", mkdir(argv[2], 0755) < 0 ? errno : 0);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "wait") == 0) {

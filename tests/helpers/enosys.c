@@ -1,7 +1,12 @@
 /*
- * enosys: run a command with openat2(2) and clone3(2) failing with ENOSYS, so
- * the runtime's fallbacks (O_PATH walk, clone) are exercised as on older
- * kernels or under container managers whose seccomp profile predates them.
+ * enosys: run a command with openat2(2), clone3(2), execveat(2) and the new
+ * mount API (open_tree, move_mount, mount_setattr) failing with ENOSYS, so
+ * the runtime's fallbacks (O_PATH walk, clone, execve of the checked fd's
+ * /proc/self/fd link) are exercised as on older kernels or under container
+ * managers whose seccomp profile predates them.  Features without a
+ * fallback (recursive mount attributes, idmapped mounts) must then fail
+ * with a clear error; the blocked names are exported in HUTCH_TEST_ENOSYS
+ * so tests know which answer to expect.
  *
  * Usage: enosys COMMAND [ARG...]
  *
@@ -12,12 +17,14 @@
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
-	static const char *const names[] = {"openat2", "clone3"};
+	static const char *const names[] = {"openat2",	 "clone3",     "execveat",
+					    "open_tree", "move_mount", "mount_setattr"};
 	scmp_filter_ctx ctx;
 	int rc;
 
@@ -44,6 +51,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "enosys: loading the filter failed: %s\n", strerror(-rc));
 		return 1;
 	}
+	setenv("HUTCH_TEST_ENOSYS", "openat2,clone3,execveat,open_tree,move_mount,mount_setattr",
+	       1);
 	execvp(argv[1], argv + 1);
 	fprintf(stderr, "enosys: exec %s: %s\n", argv[1], strerror(errno));
 	return 127;

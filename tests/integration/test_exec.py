@@ -4,7 +4,7 @@ container, gets its capabilities, and its exit status comes back."""
 import json
 import os
 
-from conftest import one, parse_kv, run_cmd
+from conftest import one, parse_kv, run_cmd, wait_for
 
 LONG = ["sleep", "600"]
 
@@ -61,8 +61,13 @@ def test_exec_process_file_and_pid_file(runtime, bundle, tmp_path):
     pidf = tmp_path / "exec.pid"
     runtime.ok("exec", "--process", str(pf), "--detach", "--pid-file", str(pidf), cid)
     pid = int(pidf.read_text())
-    with open(f"/proc/{pid}/cmdline") as f:
-        assert f.read().split("\0")[:2] == ["sleep", "30"]
+
+    def cmdline():
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read().split("\0")[:2]
+    # sh execs sleep a moment after hutch returns: wait (bounded) for it
+    wait_for(lambda: cmdline() == ["sleep", "30"], timeout=5)
+    assert cmdline() == ["sleep", "30"]
     init = runtime.state(cid)["pid"]
     assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
 

@@ -231,3 +231,31 @@ def test_no_new_keyring(runtime, bundle):
     bundle.write()
     r = runtime("run", "--no-new-keyring", "--bundle", bundle.path, bundle.id)
     assert r.returncode == 0, r.stderr
+
+
+def test_concurrent_create_same_id_one_wins(runtime, bundle):
+    """The per-container lock: of several simultaneous creates of one id,
+    exactly one succeeds and the survivor is intact."""
+    import concurrent.futures
+    bundle.set_args(*LONG)
+    bundle.write()
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(lambda _: runtime("create", "--bundle", bundle.path, bundle.id),
+                              range(4)))
+    ok = [r for r in results if r.returncode == 0]
+    assert len(ok) == 1, [(r.returncode, r.stderr) for r in results]
+    st = runtime.state(bundle.id)
+    assert st["status"] == "created" and pid_alive(st["pid"])
+    runtime.ok("start", bundle.id)
+    assert wait_for(lambda: os.path.exists(os.path.join(bundle.rootfs, "started")))
+
+
+def test_concurrent_delete_force(runtime, bundle):
+    import concurrent.futures
+    bundle.set_args(*LONG)
+    assert runtime.run(bundle, "--detach").returncode == 0
+    pid = runtime.state(bundle.id)["pid"]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        list(ex.map(lambda _: runtime("delete", "--force", bundle.id), range(4)))
+    assert wait_for(lambda: not pid_alive(pid))
+    runtime.assert_clean(bundle.id)

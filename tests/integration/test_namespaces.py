@@ -260,3 +260,19 @@ def test_namespace_path_of_wrong_type_refused(runtime, bundle, holder):
     assert r.returncode != 0
     assert r.stderr.strip()
     runtime.assert_clean(bundle.id)
+
+
+def test_posix_shm_and_mqueue_are_own(runtime, bundle):
+    name = "hutch-test-" + bundle.id
+    host_file = os.path.join("/dev/shm", name)
+    open(host_file, "w").close()
+    try:
+        bundle.set_namespace("ipc")
+        bundle.set_args("sh", "-c", "ls -a /dev/shm; echo MQ; ls -a /dev/mqueue; "
+                        "touch /dev/shm/inner-" + bundle.id)
+        r = runtime.run_ok(bundle)
+        shm, mq = r.stdout.split("MQ")
+        assert name not in shm.split(), "host POSIX shm visible in the container"
+        assert not os.path.exists("/dev/shm/inner-" + bundle.id), "container shm on host"
+    finally:
+        os.unlink(host_file)

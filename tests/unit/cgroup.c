@@ -9,7 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <linux/bpf.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -988,6 +991,254 @@ TEST(device_filter)
 	hutch_error_free(e);
 }
 
+/* ---- stats and the OOM watch ------------------------------------------------ */
+
+/* The number at PATH ("memory.usage.limit") in the JSON text, or -1. */
+static long long jnum(const char *text, const char *path)
+{
+	struct json_object *root = json_tokener_parse(text), *o = root;
+	char buf[256], *save = NULL;
+	long long v = -1;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); o != NULL && k != NULL;
+	     k = strtok_r(NULL, ".", &save)) {
+		struct json_object *next = NULL;
+		if (json_object_is_type(o, json_type_array))
+			next = json_object_array_get_idx(o, (size_t)atoi(k));
+		else if (!json_object_object_get_ex(o, k, &next))
+			next = NULL;
+		o = next;
+	}
+	if (o != NULL && json_object_is_type(o, json_type_int))
+		v = (long long)json_object_get_int64(o);
+	json_object_put(root);
+	return v;
+}
+
+/* The key PATH exists in the JSON text. */
+static bool jhas(const char *text, const char *path)
+{
+	struct json_object *root = json_tokener_parse(text), *o = root;
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); o != NULL && k != NULL;
+	     k = strtok_r(NULL, ".", &save)) {
+		struct json_object *next = NULL;
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, k, &next))
+			o = NULL;
+		else
+			o = next;
+	}
+	json_object_put(root);
+	return o != NULL || (root != NULL && path[0] == '\0');
+}
+
+TEST(stats_v1_hybrid)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	char *s;
+	long tck = sysconf(_SC_CLK_TCK);
+
+	reset();
+	put("cpuacct/hutch/c1/cpuacct.usage", "123456789\n");
+	put("cpuacct/hutch/c1/cpuacct.usage_percpu", "100000000 23456789 \n");
+	put("cpuacct/hutch/c1/cpuacct.usage_percpu_sys", "7 8\n");
+	put("cpuacct/hutch/c1/cpuacct.stat", "user 10\nsystem 5\n");
+	put("cpu/hutch/c1/cpu.stat", "nr_periods 7\nnr_throttled 3\nthrottled_time 999\n");
+	put("memory/hutch/c1/memory.usage_in_bytes", "4096\n");
+	put("memory/hutch/c1/memory.limit_in_bytes", "33554432\n");
+	put("memory/hutch/c1/memory.max_usage_in_bytes", "8192\n");
+	put("memory/hutch/c1/memory.failcnt", "2\n");
+	put("memory/hutch/c1/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+	put("memory/hutch/c1/memory.memsw.usage_in_bytes", "4096\n");
+	put("memory/hutch/c1/memory.stat", "cache 1234\nrss 5678\ntotal_cache 1234\n");
+	put("pids/hutch/c1/pids.current", "4\n");
+	put("pids/hutch/c1/pids.max", "max\n");
+	put("blkio/hutch/c1/blkio.throttle.io_service_bytes_recursive",
+	    "7:0 Read 0\n7:0 Write 4096\n8:16 Write 512\nTotal 4608\n");
+	put("blkio/hutch/c1/blkio.throttle.io_serviced_recursive", "7:0 Write 1\nTotal 1\n");
+	put("blkio/hutch/c1/blkio.bfq.io_service_bytes_recursive", "Total 0\n");
+	put("cpuset/hutch/c1/cpuset.cpus", "0-2,5\n");
+	put("cpuset/hutch/c1/cpuset.mems", "0\n");
+	/* hugetlb on the cgroup2 tree of this hybrid host: v2 names */
+	put("unified/hutch/c1/hugetlb.2MB.current", "2097152\n");
+	put("unified/hutch/c1/hugetlb.2MB.max", "4194304\n");
+	put("unified/hutch/c1/hugetlb.2MB.rsvd.current", "0\n");
+	put("unified/hutch/c1/hugetlb.2MB.events", "max 3\n");
+	cg = open_cg(HUTCH_CGROUP_HYBRID, NULL, "c1", &e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	s = hutch_cgroup_stats_json(cg, &e);
+	CHECK(s != NULL);
+	if (s == NULL) {
+		hutch_cgroup_free(cg);
+		return;
+	}
+	CHECK_INT(jnum(s, "cpu.usage.total"), 123456789);
+	CHECK_INT(jnum(s, "cpu.usage.percpu.1"), 23456789);
+	CHECK_INT(jnum(s, "cpu.usage.percpu_kernel.0"), 7);
+	CHECK(!jhas(s, "cpu.usage.percpu_user")); /* no file: omitted */
+	/* ticks to nanoseconds */
+	CHECK_INT(jnum(s, "cpu.usage.user"), 10LL * (1000000000LL / tck));
+	CHECK_INT(jnum(s, "cpu.usage.kernel"), 5LL * (1000000000LL / tck));
+	CHECK_INT(jnum(s, "cpu.throttling.periods"), 7);
+	CHECK_INT(jnum(s, "cpu.throttling.throttledPeriods"), 3);
+	CHECK_INT(jnum(s, "cpu.throttling.throttledTime"), 999);
+	CHECK_INT(jnum(s, "cpuset.cpus.3"), 5);
+	CHECK_INT(jnum(s, "cpuset.mems.0"), 0);
+	CHECK_INT(jnum(s, "memory.usage.usage"), 4096);
+	CHECK_INT(jnum(s, "memory.usage.limit"), 33554432);
+	CHECK_INT(jnum(s, "memory.usage.max"), 8192);
+	CHECK_INT(jnum(s, "memory.usage.failcnt"), 2);
+	CHECK_INT(jnum(s, "memory.swap.limit"), 9223372036854771712LL);
+	CHECK_INT(jnum(s, "memory.cache"), 1234);
+	CHECK_INT(jnum(s, "memory.raw.rss"), 5678);
+	/* kernel files missing: limit and failcnt still there as 0, usage omitted */
+	CHECK_INT(jnum(s, "memory.kernel.limit"), 0);
+	CHECK(!jhas(s, "memory.kernel.usage"));
+	CHECK_INT(jnum(s, "pids.current"), 4);
+	CHECK(!jhas(s, "pids.limit")); /* "max" is 0, omitted */
+	/* throttle file first (BFQ's has no device lines); Total skipped */
+	CHECK_INT(jnum(s, "blkio.ioServiceBytesRecursive.1.value"), 4096);
+	CHECK_INT(jnum(s, "blkio.ioServiceBytesRecursive.1.major"), 7);
+	CHECK_INT(jnum(s, "blkio.ioServiceBytesRecursive.2.minor"), 16);
+	CHECK(!jhas(s, "blkio.ioServiceBytesRecursive.0.value"));
+	CHECK_CONTAINS(s, "\"op\":\"Write\"");
+	CHECK(strstr(s, "Total") == NULL);
+	CHECK_INT(jnum(s, "blkio.ioServicedRecursive.0.value"), 1);
+	CHECK_INT(jnum(s, "hugetlb.2MB.usage"), 2097152);
+	CHECK_INT(jnum(s, "hugetlb.2MB.failcnt"), 3);
+	CHECK(!jhas(s, "hugetlb.2MB.rsvd"));
+	CHECK(jhas(s, "intel_rdt"));
+	free(s);
+	hutch_cgroup_free(cg);
+}
+
+TEST(stats_v2)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	char *s;
+
+	reset();
+	put("cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
+	put("hutch/c1/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
+				 "nr_periods 10\nnr_throttled 4\nthrottled_usec 20\n");
+	put("hutch/c1/memory.current", "65536\n");
+	put("hutch/c1/memory.max", "134217728\n");
+	put("hutch/c1/memory.peak", "131072\n");
+	put("hutch/c1/memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
+	put("hutch/c1/memory.swap.current", "4096\n");
+	put("hutch/c1/memory.swap.max", "max\n");
+	put("hutch/c1/memory.stat", "anon 100\nfile 200\n");
+	put("hutch/c1/pids.current", "3\n");
+	put("hutch/c1/pids.max", "64\n");
+	put("hutch/c1/io.stat", "7:0 rbytes=0 wbytes=8192 rios=0 wios=2 dbytes=0 dios=0\n"
+				"8:0 use_delay=0\n");
+	put("hutch/c1/hugetlb.1GB.current", "0\n");
+	cg = open_v2(&e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	s = hutch_cgroup_stats_json(cg, &e);
+	CHECK(s != NULL);
+	if (s == NULL) {
+		hutch_cgroup_free(cg);
+		return;
+	}
+	CHECK_INT(jnum(s, "cpu.usage.total"), 1500000);
+	CHECK_INT(jnum(s, "cpu.usage.user"), 1000000);
+	CHECK_INT(jnum(s, "cpu.usage.kernel"), 500000);
+	CHECK(!jhas(s, "cpu.usage.percpu"));
+	CHECK_INT(jnum(s, "cpu.throttling.throttledPeriods"), 4);
+	CHECK_INT(jnum(s, "cpu.throttling.throttledTime"), 20000);
+	CHECK_INT(jnum(s, "memory.usage.usage"), 65536);
+	CHECK_INT(jnum(s, "memory.usage.limit"), 134217728);
+	CHECK_INT(jnum(s, "memory.usage.max"), 131072);
+	CHECK_INT(jnum(s, "memory.usage.failcnt"), 5);
+	/* v1-compatible swap: memory+swap, unlimited stays unlimited */
+	CHECK_INT(jnum(s, "memory.swap.usage"), 65536 + 4096);
+	CHECK_CONTAINS(s, "\"swap\":{\"limit\":18446744073709551615");
+	CHECK_INT(jnum(s, "memory.cache"), 200);
+	CHECK_INT(jnum(s, "memory.raw.anon"), 100);
+	CHECK_INT(jnum(s, "pids.current"), 3);
+	CHECK_INT(jnum(s, "pids.limit"), 64);
+	CHECK_INT(jnum(s, "blkio.ioServiceBytesRecursive.1.value"), 8192);
+	CHECK_INT(jnum(s, "blkio.ioServicedRecursive.1.value"), 2);
+	CHECK(jhas(s, "hugetlb.1GB"));
+	free(s);
+	/* the cgroup is gone: an error naming it */
+	sh("rm -rf '%s/hutch'", mp);
+	CHECK(hutch_cgroup_stats_json(cg, &e) == NULL);
+	CHECK_CONTAINS(e ? e->msg : NULL, "/hutch/c1");
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
+TEST(oom_watch)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	struct hutch_cgroup_oom *w;
+	uint64_t one = 1;
+	char p[1024];
+
+	/* v2: the oom_kill counter of memory.events, woken by inotify */
+	reset();
+	put("cgroup.controllers", "memory\n");
+	put("hutch/c1/memory.events", "max 0\noom 0\noom_kill 2\n");
+	cg = open_v2(&e);
+	CHECK(cg != NULL);
+	w = cg ? hutch_cgroup_oom_watch(cg, &e) : NULL;
+	CHECK(w != NULL);
+	if (w != NULL) {
+		struct pollfd pfd = {hutch_cgroup_oom_fd(w), POLLIN, 0};
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 0); /* counted before the watch */
+		CHECK_INT(poll(&pfd, 1, 0), 0);
+		put("hutch/c1/memory.events", "max 1\noom 1\noom_kill 5\n");
+		CHECK_INT(poll(&pfd, 1, 1000), 1);
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 3);
+		CHECK_INT(poll(&pfd, 1, 0), 0); /* drained */
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 0);
+		hutch_cgroup_oom_free(w);
+	}
+	hutch_cgroup_free(cg);
+
+	/* v1: registration through cgroup.event_control, one count per OOM */
+	reset();
+	put("memory/hutch/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n");
+	put("memory/hutch/c1/cgroup.event_control", "");
+	cg = open_cg(HUTCH_CGROUP_HYBRID, NULL, "c1", &e);
+	CHECK(cg != NULL);
+	hutch_cgroup_set_hooks(record, NULL, NULL);
+	w = cg ? hutch_cgroup_oom_watch(cg, &e) : NULL;
+	hutch_cgroup_set_hooks(NULL, NULL, NULL);
+	CHECK(w != NULL);
+	if (w != NULL) {
+		char want[64];
+		snprintf(want, sizeof(want), "%d ", hutch_cgroup_oom_fd(w));
+		CHECK_CONTAINS(writes, "memory/hutch/c1/cgroup.event_control=");
+		CHECK_CONTAINS(writes, want);
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 0);
+		/* what the kernel does on an OOM */
+		CHECK(write(hutch_cgroup_oom_fd(w), &one, sizeof(one)) == sizeof(one));
+		CHECK(write(hutch_cgroup_oom_fd(w), &one, sizeof(one)) == sizeof(one));
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 2);
+		/* ... and on the removal of the cgroup: not an OOM */
+		snprintf(p, sizeof(p), "%s/memory/hutch/c1/memory.oom_control", mp);
+		CHECK_INT(unlink(p), 0);
+		CHECK(write(hutch_cgroup_oom_fd(w), &one, sizeof(one)) == sizeof(one));
+		CHECK_INT(hutch_cgroup_oom_check(w, &e), 0);
+		hutch_cgroup_oom_free(w);
+	}
+	hutch_cgroup_free(cg);
+}
+
 int main(void)
 {
 	char t[] = "/tmp/hutch-cgroup-test.XXXXXX";
@@ -1012,6 +1263,9 @@ int main(void)
 	RUN(pids_and_freeze_v1);
 	RUN(freeze_v2_timeout);
 	RUN(device_filter);
+	RUN(stats_v1_hybrid);
+	RUN(stats_v2);
+	RUN(oom_watch);
 	sh("rm -rf '%s'", tmp);
 	return test_summary();
 }

@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
@@ -217,8 +218,23 @@ TEST(locked)
 	CHECK_INT(hutch_mount_locked_flags(&p, ST_RDONLY), MS_RDONLY);
 }
 
+TEST(mount_label)
+{
+	char *d = hutch_mount_label_data("tmpfs", "mode=755", "system_u:object_r:x_t:s0:c1,c2");
+	CHECK_STR(d, "mode=755,context=\"system_u:object_r:x_t:s0:c1,c2\"");
+	free(d);
+	d = hutch_mount_label_data("mqueue", NULL, "l");
+	CHECK_STR(d, "context=\"l\"");
+	free(d);
+	CHECK(hutch_mount_label_data("proc", NULL, "l") == NULL);
+	CHECK(hutch_mount_label_data("tmpfs", "context=x", "l") == NULL);
+	CHECK(hutch_mount_label_data("tmpfs", NULL, NULL) == NULL);
+	CHECK(hutch_mount_label_data("tmpfs", NULL, "") == NULL);
+}
+
 int main(void)
 {
+	RUN(mount_label);
 	RUN(flags);
 	RUN(atime_modes_exclusive);
 	RUN(bind);

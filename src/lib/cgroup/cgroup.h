@@ -75,4 +75,22 @@ int hutch_cgroup_is_frozen(struct hutch_cgroup *cg, bool *frozen, struct hutch_e
 int hutch_cgroup_destroy(struct hutch_cgroup *cg, struct hutch_error **err);
 void hutch_cgroup_free(struct hutch_cgroup *cg);
 
+/* Resource usage as the "data" object of runc's `events --stats` (runc's
+ * field names; malloc'd JSON text).  Files the kernel lacks read as zero; a
+ * cgroup that no longer exists is an error. */
+char *hutch_cgroup_stats_json(struct hutch_cgroup *cg, struct hutch_error **err);
+/* The same as a json-c object (the caller puts it). */
+struct json_object;
+struct json_object *hutch_cgroup_stats(struct hutch_cgroup *cg, struct hutch_error **err);
+
+/* OOM notifications: v1 memory.oom_control through cgroup.event_control and
+ * an eventfd; v2 inotify on memory.events (its oom_kill counter).  The fd
+ * becomes readable when something may have happened; check() drains it and
+ * returns the number of new OOM kills (0: none, e.g. the cgroup went away). */
+struct hutch_cgroup_oom;
+struct hutch_cgroup_oom *hutch_cgroup_oom_watch(struct hutch_cgroup *cg, struct hutch_error **err);
+int hutch_cgroup_oom_fd(const struct hutch_cgroup_oom *w);
+int hutch_cgroup_oom_check(struct hutch_cgroup_oom *w, struct hutch_error **err);
+void hutch_cgroup_oom_free(struct hutch_cgroup_oom *w);
+
 #endif

@@ -121,6 +121,7 @@ enum {
 	ZERO_UNSET = 1,	  /* 0 means "not set" also in apply (runc skips it) */
 	WARN_MISSING = 2, /* missing file: warn and go on (kernel memory, as runc) */
 	V2_IGNORE = 4,	  /* no meaning on v2: silently ignored */
+	READ_BACK = 8,	  /* the kernel may accept and drop it: warn then */
 };
 
 struct scalar {
@@ -160,9 +161,9 @@ static const struct scalar scalars[] = {
     {"memory.reservation", "memory", NULL, "memory.soft_limit_in_bytes", "memory.low",
      get_reservation, fmt_dec, fmt_max, ZERO_UNSET},
     {"memory.kernel", "memory", NULL, "memory.kmem.limit_in_bytes", NULL, get_kernel, fmt_dec, NULL,
-     ZERO_UNSET | WARN_MISSING},
+     ZERO_UNSET | WARN_MISSING | READ_BACK},
     {"memory.kernelTCP", "memory", NULL, "memory.kmem.tcp.limit_in_bytes", NULL, get_kernel_tcp,
-     fmt_dec, NULL, ZERO_UNSET | WARN_MISSING},
+     fmt_dec, NULL, ZERO_UNSET | WARN_MISSING | READ_BACK},
     {"memory.swappiness", "memory", NULL, "memory.swappiness", NULL, get_swappiness, fmt_dec, NULL,
      0},
     {"memory.disableOOMKiller", "memory", NULL, "memory.oom_control", NULL, get_oom, fmt_one, NULL,
@@ -264,7 +265,22 @@ static int apply_scalar(struct ctx *c, const struct scalar *s, struct hutch_erro
 		return 0;
 	}
 	(h->v2 ? s->f2 : s->f1)(v, buf, sizeof(buf));
-	return put(s->field, h->dir, file, buf, err);
+	if (put(s->field, h->dir, file, buf, err) < 0)
+		return -1;
+	if ((s->flags & READ_BACK) && v > 0) {
+		/* Since Linux 6.1 memory.kmem.limit_in_bytes stays but a write is
+		 * accepted and dropped: say so rather than pretend. */
+		_cleanup_free_ char *now = hutch_cg_read(h->dir, file, NULL);
+		long long got = now != NULL ? strtoll(now, NULL, 10) : -1;
+		if (now != NULL)
+			now[strcspn(now, "\n")] = '\0';
+		/* the kernel rounds a limit down to whole pages */
+		if (got < 0 || got > v || v - got >= 65536)
+			hutch_warn(FIELD "%s: %" PRId64 " written but the kernel keeps %s in %s, "
+					 "ignored",
+				   s->field, v, now != NULL ? now : "?", file);
+	}
+	return 0;
 }
 
 /* Parse "max" or a number (memory.max, cpu.max fields). */

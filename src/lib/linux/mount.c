@@ -4,6 +4,7 @@
 #include "spec/model.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -279,4 +280,23 @@ unsigned long hutch_mount_propagation_flags(int prop)
 	default:
 		return 0;
 	}
+}
+
+char *hutch_mount_label_data(const char *type, const char *data, const char *label)
+{
+	static const char *const types[] = {"tmpfs", "devpts", "mqueue"};
+	bool takes = false;
+	char *out = NULL;
+
+	if (label == NULL || label[0] == '\0' || type == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i]) == 0)
+			takes = true;
+	if (!takes || (data != NULL && strstr(data, "context=") != NULL))
+		return NULL;
+	if (asprintf(&out, "%s%scontext=\"%s\"", data != NULL ? data : "",
+		     data != NULL && data[0] != '\0' ? "," : "", label) < 0)
+		return NULL;
+	return out;
 }

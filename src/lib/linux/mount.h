@@ -35,8 +35,10 @@ struct hutch_mount_plan {
 	bool tmpcopyup;		      /* copy the lower directory into the new tmpfs */
 	bool idmap;		      /* "idmap" or "ridmap" */
 	bool idmap_recursive;
-	bool atime_given; /* some non-recursive atime option was given */
-	char *data;	  /* unknown options, comma-joined; NULL if none */
+	bool atime_given;  /* some non-recursive atime option was given */
+	bool implicit_rro; /* rec RDONLY added by hutch for "ro" over a host bind:
+			    * without mount_setattr, remount the submounts */
+	char *data;	   /* unknown options, comma-joined; NULL if none */
 };
 
 /* Decode OPTIONS (NULL-terminated, may be NULL).  Returns 0, or -1 with *err
@@ -55,6 +57,12 @@ unsigned long hutch_mount_locked_flags(const struct hutch_mount_plan *p, unsigne
 
 /* True when the flags need a second MS_BIND|MS_REMOUNT pass after a bind. */
 bool hutch_mount_plan_needs_remount(const struct hutch_mount_plan *p);
+
+/* linux.mountLabel for a mount of TYPE with DATA (may be NULL): a new
+ * string with context="LABEL" appended for the file systems that take it
+ * (tmpfs, devpts, mqueue, as runc does), or NULL when nothing is to be
+ * added (no label, another type, or DATA already has a context option). */
+char *hutch_mount_label_data(const char *type, const char *data, const char *label);
 
 /* The propagation flags for a rootfsPropagation value (0 for UNSET). */
 unsigned long hutch_mount_propagation_flags(int hutch_propagation);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -75,10 +76,12 @@ int hutch_ns_plan(const struct hutch_linux *l, struct hutch_ns_plan *p, struct h
 	    !(ns[HUTCH_NS_TIME].present && ns[HUTCH_NS_TIME].path == NULL))
 		return hutch_error_set(err, EINVAL,
 				       "linux.timeOffsets: offsets need a new time namespace");
-	if (!ns[HUTCH_NS_MOUNT].present || ns[HUTCH_NS_MOUNT].path != NULL)
+	/* Without a mount namespace of its own the container's mounts (and
+	 * making "/" rslave) would change the host's mount table: refused. */
+	if (!ns[HUTCH_NS_MOUNT].present)
 		return hutch_error_set(err, EINVAL,
-				       "linux.namespaces: hutch needs a new mount namespace to "
-				       "set up the root filesystem");
+				       "linux.namespaces: hutch needs a mount namespace (new or "
+				       "joined) to set up the root filesystem");
 
 	/* Joins: the user namespace first, then the rest in a fixed order. */
 	if (ns[HUTCH_NS_USER].present && ns[HUTCH_NS_USER].path != NULL)
@@ -182,20 +185,96 @@ static int write_proc(pid_t pid, const char *file, const char *data, struct hutc
 	return hutch_write_file(path, data, strlen(data), err);
 }
 
+/* newuidmap/newgidmap (shadow's uidmap package) PID C H S [C H S ...]:
+ * setuid helpers that let an ordinary user map the ranges /etc/subuid and
+ * /etc/subgid grant it. */
+static int run_idmap_helper(const char *tool, pid_t pid, const struct hutch_idmap *m, size_t n,
+			    const char *field, struct hutch_error **err)
+{
+	_cleanup_free_ char **argv = calloc(3 * n + 3, sizeof(char *));
+	_cleanup_free_ char *nums = malloc((3 * n + 1) * 12);
+	size_t a = 0, off = 0;
+	int status;
+	pid_t child;
+
+	if (argv == NULL || nums == NULL)
+		return hutch_error_set(err, ENOMEM, "%s", tool);
+	argv[a++] = (char *)tool;
+	argv[a++] = nums + off;
+	off += (size_t)sprintf(nums + off, "%d", (int)pid) + 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v[3] = {m[i].container_id, m[i].host_id, m[i].size};
+		for (int k = 0; k < 3; k++) {
+			argv[a++] = nums + off;
+			off += (size_t)sprintf(nums + off, "%u", v[k]) + 1;
+		}
+	}
+	argv[a] = NULL;
+	hutch_debug("run %s for pid %d (%zu ranges)", tool, (int)pid, n);
+	child = fork();
+	if (child < 0)
+		return hutch_error_errno(err, "%s: fork %s", field, tool);
+	if (child == 0) {
+		execvp(tool, argv);
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return hutch_error_errno(err, "%s: wait for %s", field, tool);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return hutch_error_set(err, ENOENT,
+				       "%s: %s not found (an unprivileged user needs it to map "
+				       "several ids: install Debian's uidmap package)",
+				       field, tool);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return hutch_error_set(err, EPERM,
+				       "%s: %s failed (are the ranges granted in /etc/sub%cid?)",
+				       field, tool, tool[3] == 'u' ? 'u' : 'g');
+	return 0;
+}
+
+/* The one mapping an unprivileged process may write itself: its own id. */
+static bool only_self(const struct hutch_idmap *m, size_t n, unsigned self)
+{
+	return n == 1 && m[0].host_id == self && m[0].size == 1;
+}
+
 int hutch_ns_write_idmaps(pid_t pid, const struct hutch_linux *l, bool deny_setgroups,
 			  struct hutch_error **err)
 {
 	_cleanup_free_ char *u = hutch_ns_format_idmap(l->uid_mappings, l->n_uid_mappings);
 	_cleanup_free_ char *g = hutch_ns_format_idmap(l->gid_mappings, l->n_gid_mappings);
+	bool root = geteuid() == 0;
 
 	if (u == NULL || g == NULL)
 		return hutch_error_set(err, ENOMEM, "id maps");
-	if (deny_setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
+	if (root) {
+		if (deny_setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
+			return -1;
+		if (write_proc(pid, "uid_map", u, err) < 0)
+			return hutch_error_prefix(err, "linux.uidMappings");
+		if (write_proc(pid, "gid_map", g, err) < 0)
+			return hutch_error_prefix(err, "linux.gidMappings");
+		return 0;
+	}
+	/* Not root (rootless): the kernel lets us map our own uid and gid only,
+	 * and the gid only after setgroups is denied (Linux 3.19, CVE-2014-8989);
+	 * anything else goes through newuidmap/newgidmap, as runc does. */
+	if (only_self(l->uid_mappings, l->n_uid_mappings, geteuid())) {
+		if (write_proc(pid, "uid_map", u, err) < 0)
+			return hutch_error_prefix(err, "linux.uidMappings");
+	} else if (run_idmap_helper("newuidmap", pid, l->uid_mappings, l->n_uid_mappings,
+				    "linux.uidMappings", err) < 0) {
 		return -1;
-	if (write_proc(pid, "uid_map", u, err) < 0)
-		return hutch_error_prefix(err, "linux.uidMappings");
-	if (write_proc(pid, "gid_map", g, err) < 0)
-		return hutch_error_prefix(err, "linux.gidMappings");
+	}
+	if (only_self(l->gid_mappings, l->n_gid_mappings, getegid())) {
+		if (write_proc(pid, "setgroups", "deny", err) < 0 ||
+		    write_proc(pid, "gid_map", g, err) < 0)
+			return hutch_error_prefix(err, "linux.gidMappings");
+	} else if (run_idmap_helper("newgidmap", pid, l->gid_mappings, l->n_gid_mappings,
+				    "linux.gidMappings", err) < 0) {
+		return -1;
+	}
 	return 0;
 }
 

@@ -9,9 +9,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -232,4 +234,181 @@ char *hutch_process_find_exe(const struct hutch_process *p, struct hutch_error *
 	}
 	hutch_error_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 	return NULL;
+}
+
+/* ---- scheduler, I/O priority, cpu affinity, personality --------------------- */
+
+/* struct sched_attr of include/uapi/linux/sched/types.h (SCHED_ATTR_SIZE_VER1) */
+struct sched_attr_v1 {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+	uint32_t sched_util_min;
+	uint32_t sched_util_max;
+};
+
+int hutch_process_set_scheduler(const struct hutch_process *p, struct hutch_error **err)
+{
+	const struct hutch_scheduler *s = &p->scheduler;
+	struct sched_attr_v1 a;
+
+	if (!p->has_scheduler)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = (uint32_t)s->policy;
+	a.sched_flags = s->flags;
+	a.sched_nice = s->nice;
+	a.sched_priority = (uint32_t)s->priority;
+	a.sched_runtime = s->runtime;
+	a.sched_deadline = s->deadline;
+	a.sched_period = s->period;
+	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+		return hutch_error_errno(err,
+					 "process.scheduler: sched_setattr(policy %d, priority %d, "
+					 "nice %d)%s",
+					 s->policy, s->priority, s->nice,
+					 errno == EPERM
+					     ? " (a real-time policy needs CAP_SYS_NICE "
+					       "in the initial user namespace and, under "
+					       "a cgroup v1 cpu controller, real-time "
+					       "runtime: linux.resources.cpu."
+					       "realtimeRuntime)"
+					     : "");
+	return 0;
+}
+
+#define IOPRIO_WHO_PROCESS_ 1
+#define IOPRIO_CLASS_SHIFT_ 13
+
+int hutch_process_set_io_priority(const struct hutch_process *p, struct hutch_error **err)
+{
+	int prio;
+
+	if (!p->has_io_priority)
+		return 0;
+	prio = (p->io_priority.klass << IOPRIO_CLASS_SHIFT_) | p->io_priority.priority;
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS_, 0, prio) < 0)
+		return hutch_error_errno(err,
+					 "process.ioPriority: ioprio_set(class %d, priority %d)",
+					 p->io_priority.klass, p->io_priority.priority);
+	return 0;
+}
+
+int hutch_process_parse_cpu_list(const char *list, unsigned long *mask, size_t n_bits,
+				 struct hutch_error **err)
+{
+	const size_t w = 8 * sizeof(unsigned long);
+	const char *s = list;
+
+	memset(mask, 0, (n_bits + w - 1) / w * sizeof(unsigned long));
+	if (s == NULL || *s == '\0')
+		return hutch_error_set(err, EINVAL, "empty cpu list");
+	for (;;) {
+		char *end;
+		unsigned long lo, hi;
+
+		if (*s < '0' || *s > '9')
+			return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"", list);
+		errno = 0;
+		lo = strtoul(s, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			s = end + 1;
+			if (*s < '0' || *s > '9')
+				return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"",
+						       list);
+			hi = strtoul(s, &end, 10);
+		}
+		if (errno != 0 || hi < lo)
+			return hutch_error_set(err, EINVAL, "invalid cpu range in \"%s\"", list);
+		if (hi >= n_bits)
+			return hutch_error_set(err, EINVAL, "cpu %lu in \"%s\" is out of range", hi,
+					       list);
+		for (unsigned long c = lo; c <= hi; c++)
+			mask[c / w] |= 1UL << (c % w);
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"", list);
+		s = end + 1;
+	}
+}
+
+int hutch_process_set_cpu_affinity(const char *list, const char *field, struct hutch_error **err)
+{
+	cpu_set_t set;
+
+	if (list == NULL || list[0] == '\0')
+		return 0;
+	if (hutch_process_parse_cpu_list(list, (unsigned long *)&set, CPU_SETSIZE, err) < 0)
+		return hutch_error_prefix(err, "%s", field);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return hutch_error_errno(err, "%s: sched_setaffinity(%s)", field, list);
+	return 0;
+}
+
+/* Persona flags of include/uapi/linux/personality.h */
+static const struct {
+	const char *name;
+	unsigned long value;
+} persona_flags[] = {
+    {"UNAME26", 0x0020000},
+    {"ADDR_NO_RANDOMIZE", 0x0040000},
+    {"FDPIC_FUNCPTRS", 0x0080000},
+    {"MMAP_PAGE_ZERO", 0x0100000},
+    {"ADDR_COMPAT_LAYOUT", 0x0200000},
+    {"READ_IMPLIES_EXEC", 0x0400000},
+    {"ADDR_LIMIT_32BIT", 0x0800000},
+    {"SHORT_INODE", 0x1000000},
+    {"WHOLE_SECONDS", 0x2000000},
+    {"STICKY_TIMEOUTS", 0x4000000},
+    {"ADDR_LIMIT_3GB", 0x8000000},
+};
+
+long hutch_process_personality_value(const char *domain, char *const *flags,
+				     struct hutch_error **err)
+{
+	unsigned long v;
+
+	if (domain != NULL && strcmp(domain, "LINUX") == 0)
+		v = 0x0000; /* PER_LINUX */
+	else if (domain != NULL && strcmp(domain, "LINUX32") == 0)
+		v = 0x0008; /* PER_LINUX32 */
+	else
+		return hutch_error_set(err, EINVAL,
+				       "linux.personality.domain: unknown domain \"%s\"",
+				       domain != NULL ? domain : "(null)");
+	for (size_t i = 0; flags != NULL && flags[i] != NULL; i++) {
+		size_t j;
+		for (j = 0; j < HUTCH_ARRAY_SIZE(persona_flags); j++)
+			if (strcmp(flags[i], persona_flags[j].name) == 0)
+				break;
+		if (j == HUTCH_ARRAY_SIZE(persona_flags))
+			return hutch_error_set(err, EINVAL,
+					       "linux.personality.flags[%zu]: unknown flag \"%s\"",
+					       i, flags[i]);
+		v |= persona_flags[j].value;
+	}
+	return (long)v;
+}
+
+int hutch_process_set_personality(const struct hutch_linux *l, struct hutch_error **err)
+{
+	long v;
+
+	if (!l->has_personality)
+		return 0;
+	v = hutch_process_personality_value(l->personality_domain, l->personality_flags, err);
+	if (v < 0)
+		return -1;
+	if (personality((unsigned long)v) < 0)
+		return hutch_error_errno(err, "linux.personality: personality(0x%lx)",
+					 (unsigned long)v);
+	return 0;
 }

@@ -13,7 +13,9 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "linux/idmap.h"
 #include "linux/mount.h"
+#include "linux/security.h"
 #include "spec/model.h"
 
 #include <errno.h>
@@ -36,6 +38,8 @@ struct ctx {
 	const char *rootfs; /* for messages; NULL after pivot_root */
 	const char *bundle;
 	bool in_userns;
+	bool selinux; /* SELinux enabled: linux.mountLabel applies */
+	const int *idmap_trees;
 	int rootfd;
 };
 
@@ -201,6 +205,74 @@ static int copy_tree(int src, int dst, const char *path, int depth, struct hutch
 
 /* ---- one spec mount ------------------------------------------------------- */
 
+/* Without mount_setattr (Linux < 5.12, or a seccomp profile that predates
+ * it): make every mount below TOPFD read-only one by one, each found in
+ * mountinfo, reopened inside the root and checked by mount id. */
+static int remount_tree_ro(const struct ctx *c, const char *dest, int topfd,
+			   struct hutch_error **err)
+{
+	_cleanup_free_ char *mi = hutch_read_file("/proc/self/mountinfo", 0, NULL, err);
+	uint64_t ids[256];
+	size_t n = 0, rootlen = c->rootfs != NULL ? strlen(c->rootfs) : 0;
+	bool grew = true;
+
+	if (mi == NULL)
+		return -1;
+	if (c->rootfs == NULL || mount_id(topfd, &ids[0]) < 0 || ids[0] == 0)
+		return hutch_error_set(err, ENOSYS, "%s: ro over submounts needs mount_setattr",
+				       dest);
+	n = 1;
+	while (grew) { /* the descendants of ids[0], by parent id */
+		grew = false;
+		for (char *l = mi; l != NULL && *l;
+		     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			unsigned long long id, parent;
+			bool known = false, under = false;
+			if (sscanf(l, "%llu %llu", &id, &parent) != 2)
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				known |= ids[i] == id;
+				under |= ids[i] == parent;
+			}
+			if (under && !known && n < HUTCH_ARRAY_SIZE(ids)) {
+				ids[n++] = id;
+				grew = true;
+			}
+		}
+	}
+	for (char *l = mi; l != NULL && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned long long id;
+		char mp[PATH_MAX];
+		bool want = false;
+		if (sscanf(l, "%llu %*u %*s %*s %4095s", &id, mp) != 2)
+			continue;
+		for (size_t i = 1; i < n; i++)
+			want |= ids[i] == id;
+		if (!want || strncmp(mp, c->rootfs, rootlen) != 0 || mp[rootlen] != '/')
+			continue;
+		_cleanup_close_ int fd =
+		    hutch_path_open_in_root(c->rootfd, mp + rootlen, O_PATH, err);
+		struct hutch_mount_plan ro = {.flags = MS_RDONLY};
+		struct statfs sfs;
+		uint64_t got;
+		char t[32];
+		if (fd < 0)
+			return fail_at(c, err, "ro", mp + rootlen);
+		if (mount_id(fd, &got) < 0 || got != id || fstatfs(fd, &sfs) < 0) {
+			hutch_error_set(err, EAGAIN, "%s changed while it was remounted",
+					mp + rootlen);
+			return fail_at(c, err, "ro", mp + rootlen);
+		}
+		struct mnt m = {.target = hutch_fd_path(fd, t, sizeof(t)),
+				.dest = mp + rootlen,
+				.flags = MS_BIND | MS_REMOUNT | MS_RDONLY |
+					 hutch_mount_locked_flags(&ro, (unsigned long)sfs.f_flags)};
+		if (xmount(c, &m, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int apply_after(const struct ctx *c, const struct hutch_mount_plan *p, const char *src,
 		       const char *dest, int topfd, struct hutch_error **err)
 {
@@ -219,6 +291,8 @@ static int apply_after(const struct ctx *c, const struct hutch_mount_plan *p, co
 			    (unsigned long long)a.attr_set, (unsigned long long)a.attr_clr);
 		if (syscall(SYS_mount_setattr, topfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a,
 			    sizeof(a)) < 0) {
+			if (errno == ENOSYS && p->implicit_rro)
+				return remount_tree_ro(c, dest, topfd, err);
 			if (errno == ENOSYS)
 				hutch_error_set(err, ENOSYS,
 						"mount option %s needs mount_setattr (Linux 5.12)",
@@ -267,6 +341,45 @@ static int bind_mount(const struct ctx *c, const char *src, const char *dest, in
 	return steal_fd(top);
 }
 
+/* An idmapped bind (idmap.h): a detached clone of SRC, idmapped, moved onto
+ * DSTFD, then remounted with the plan's flags like any bind. */
+static int idmap_mount(const struct ctx *c, const struct hutch_mount *hm, const char *src,
+		       int dstfd, const struct hutch_mount_plan *p, int prepared,
+		       struct hutch_error **err)
+{
+	const char *dest = hm->destination;
+	_cleanup_close_ int userns = -1, tree = -1, top = -1;
+	char t[32];
+
+	if (prepared >= 0) {
+		if (hutch_idmap_attach(prepared, dstfd, err) < 0)
+			return fail_at(c, err, src, dest);
+	} else {
+		userns = hutch_idmap_userns_fd(hm->uid_mappings, hm->n_uid_mappings,
+					       hm->gid_mappings, hm->n_gid_mappings, err);
+		if (userns < 0)
+			return fail_at(c, err, src, dest);
+		tree = hutch_idmap_clone(src, p->is_rbind || p->idmap_recursive, p->idmap_recursive,
+					 userns, err);
+		if (tree < 0 || hutch_idmap_attach(tree, dstfd, err) < 0)
+			return fail_at(c, err, src, dest);
+	}
+	top = reopen_mounted(c, dest, dstfd, src, err);
+	if (top < 0)
+		return -1;
+	if (hutch_mount_plan_needs_remount(p)) {
+		struct mnt m = {.src_name = src,
+				.target = hutch_fd_path(top, t, sizeof(t)),
+				.dest = dest,
+				.flags =
+				    MS_BIND | MS_REMOUNT |
+				    (p->flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT))};
+		if (xmount(c, &m, err) < 0)
+			return -1;
+	}
+	return steal_fd(top);
+}
+
 static bool is_type(const char *type, const char *want)
 {
 	return type != NULL && strcmp(type, want) == 0;
@@ -277,6 +390,50 @@ static bool is_cgroup2_at(const char *path)
 	struct statfs sfs;
 
 	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* Without a cgroup namespace a fresh cgroup mount shows the whole
+ * hierarchy: stack a bind of the container's own cgroup (OWN, from
+ * /proc/self/cgroup, relative to the hierarchy's root) on top of it, so the
+ * container sees only its own cgroup, as it would in a cgroup namespace. */
+static int bind_own_cgroup(const struct ctx *c, int subfd, const char *name, const char *own,
+			   unsigned long flags, struct hutch_error **err)
+{
+	_cleanup_close_ int top = -1, src = -1;
+	char t[32], s[32];
+
+	while (*own == '/')
+		own++;
+	/* "/": in our own cgroup namespace; "/../..": a joined cgroup
+	 * namespace rooted elsewhere, whose root is all it may show */
+	if (*own == '\0' || strncmp(own, "..", 2) == 0)
+		return 0;
+	top = reopen_mounted(c, name, subfd, "cgroup", err);
+	if (top < 0)
+		return -1;
+	src = openat(top, own, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (src < 0) {
+		hutch_error_errno(err, "open the container's cgroup %s/%s", name, own);
+		return fail_at(c, err, "cgroup", name);
+	}
+	struct mnt m = {.src = hutch_fd_path(src, s, sizeof(s)),
+			.src_name = own,
+			.target = hutch_fd_path(top, t, sizeof(t)),
+			.dest = name,
+			.flags = MS_BIND};
+	_cleanup_close_ int bound = -1;
+
+	if (xmount(c, &m, err) < 0)
+		return -1;
+	bound = reopen_mounted(c, name, top, "cgroup", err);
+	if (bound < 0)
+		return -1;
+	/* the bind does not inherit ro/nosuid/nodev/noexec of the mount */
+	m = (struct mnt){.src_name = own,
+			 .target = hutch_fd_path(bound, t, sizeof(t)),
+			 .dest = name,
+			 .flags = MS_BIND | MS_REMOUNT | flags};
+	return xmount(c, &m, err);
 }
 
 /* cgroup v1 or hybrid host: a tmpfs with one cgroup v1 mount per hierarchy
@@ -309,7 +466,7 @@ static int mount_cgroup_v1(const struct ctx *c, const struct hutch_mount *hm,
 	if (cg == NULL)
 		return fail_at(c, err, "cgroup", dest);
 	for (char *line = strtok_r(cg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *ctrl = strchr(line, ':'), *end;
+		char *ctrl = strchr(line, ':'), *end, *own;
 		const char *dir, *type = "cgroup";
 		_cleanup_free_ char *data = NULL, *name = NULL;
 		_cleanup_close_ int sub = -1;
@@ -318,6 +475,7 @@ static int mount_cgroup_v1(const struct ctx *c, const struct hutch_mount *hm,
 		if (ctrl == NULL || (end = strchr(++ctrl, ':')) == NULL)
 			continue;
 		*end = '\0';
+		own = end + 1;
 		if (*ctrl == '\0') {
 			if (!is_cgroup2_at("/sys/fs/cgroup/unified"))
 				continue;
@@ -348,7 +506,7 @@ static int mount_cgroup_v1(const struct ctx *c, const struct hutch_mount *hm,
 				 .type = type,
 				 .flags = p->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				 .data = data};
-		if (xmount(c, &m, err) < 0)
+		if (xmount(c, &m, err) < 0 || bind_own_cgroup(c, sub, name, own, m.flags, err) < 0)
 			return -1;
 		if (data != NULL && strchr(ctrl, ',') != NULL && strncmp(ctrl, "name=", 5) != 0) {
 			char *s2 = NULL;
@@ -386,7 +544,8 @@ static const char *userns_fallback(const char *type)
 	return NULL;
 }
 
-static int mount_one(const struct ctx *c, const struct hutch_mount *hm, struct hutch_error **err)
+static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t idx,
+		     struct hutch_error **err)
 {
 	__attribute__((cleanup(hutch_mount_plan_clear))) struct hutch_mount_plan p = {0};
 	const char *dest = hm->destination, *type = hm->type;
@@ -397,9 +556,31 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, struct h
 
 	if (hutch_mount_plan_parse(hm->options, &p, err) < 0)
 		return fail_at(c, err, hm->source ? hm->source : type, dest);
+	if (c->selinux) {
+		/* linux.mountLabel (without SELinux the parent warned and
+		 * it is ignored, as crun does) */
+		char *labeled = hutch_mount_label_data(type, p.data, c->spec->linux_.mount_label);
+		if (labeled != NULL) {
+			free(p.data);
+			p.data = labeled;
+		}
+	}
 	bind = p.is_bind || is_type(type, "bind");
-	if (p.idmap) {
-		hutch_error_set(err, ENOTSUP, "idmap mounts are not supported yet");
+	if (p.idmap && !bind) {
+		hutch_error_set(err, ENOTSUP, "idmap and ridmap apply to bind mounts");
+		return fail_at(c, err, hm->source, dest);
+	}
+	if (p.idmap && c->in_userns && (c->idmap_trees == NULL || c->idmap_trees[idx] < 0)) {
+		/* mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN over the
+		 * source's superblock: not ours once in the user namespace */
+		hutch_error_set(err, ENOTSUP,
+				"idmapped mounts in a container with its own user namespace "
+				"are not supported yet");
+		return fail_at(c, err, hm->source, dest);
+	}
+	if (p.idmap && (c->idmap_trees == NULL || c->idmap_trees[idx] < 0) &&
+	    (hm->n_uid_mappings == 0 || hm->n_gid_mappings == 0)) {
+		hutch_error_set(err, EINVAL, "idmap needs the mount's uidMappings and gidMappings");
 		return fail_at(c, err, hm->source, dest);
 	}
 	if (bind) {
@@ -414,7 +595,10 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, struct h
 			src = NULL;
 		if (src == NULL)
 			return hutch_error_set(err, ENOMEM, "mount %s", dest);
-		if (stat(src, &st) < 0) {
+		/* a tree the parent prepared: the source may be out of our
+		 * reach in the user namespace */
+		int tree = p.idmap && c->idmap_trees != NULL ? c->idmap_trees[idx] : -1;
+		if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0) {
 			hutch_error_errno(err, "stat %s", src);
 			return fail_at(c, err, src, dest);
 		}
@@ -438,7 +622,12 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, struct h
 	if (dstfd < 0)
 		return fail_at(c, err, src, dest);
 
-	if (bind) {
+	if (bind && p.idmap) {
+		top = idmap_mount(c, hm, src, dstfd, &p,
+				  c->idmap_trees != NULL ? c->idmap_trees[idx] : -1, err);
+		if (top < 0)
+			return -1;
+	} else if (bind) {
 		top = bind_mount(c, src, dest, dstfd, &p, p.is_rbind, err);
 		if (top < 0)
 			return -1;
@@ -486,6 +675,7 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, struct h
 				p.rec_set |= MOUNT_ATTR_RDONLY;
 				p.has_rec_attr = true;
 				p.first_rec_option = "ro";
+				p.implicit_rro = true;
 			}
 		}
 		if (top < 0 && (p.n_propagation > 0 || p.has_rec_attr || lower >= 0) &&
@@ -596,6 +786,34 @@ static int make_node(const struct ctx *c, int dirfd, const char *name, const cha
 	return xmount(c, &m, err);
 }
 
+/* The host node to bind for a device in a user namespace: PATH itself when
+ * it is that device on the host (what runc and crun use), else udev's
+ * /dev/char/MAJ:MIN or /dev/block/MAJ:MIN. */
+static const char *host_device(const char *path, mode_t type, dev_t rdev, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (type == S_IFIFO ||
+	    (stat(path, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_rdev == rdev))
+		return path;
+	snprintf(buf, len, "/dev/%s/%u:%u", type == S_IFBLK ? "block" : "char", major(rdev),
+		 minor(rdev));
+	if (access(buf, F_OK) == 0)
+		return buf;
+	/* no udev links: any node of the host's /dev with that number */
+	_cleanup_closedir_ DIR *d = opendir("/dev");
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (st.st_mode & S_IFMT) == type && st.st_rdev == rdev &&
+		    strlen(de->d_name) + 6 < len) {
+			snprintf(buf, len, "/dev/%s", de->d_name);
+			return buf;
+		}
+	}
+	return path;
+}
+
 /* Open the container's /dev (creating it), refusing a symlink. */
 static int open_dev(const struct ctx *c, struct hutch_error **err)
 {
@@ -699,10 +917,12 @@ static int setup_dev(const struct ctx *c, struct hutch_error **err)
 			type = S_IFCHR;
 			break;
 		}
+		dev_t rdev = type == S_IFIFO ? 0 : makedev((unsigned)d->major, (unsigned)d->minor);
+		char host[64];
 		if (make_node(c, dfd, base, d->path,
-			      type | (d->has_file_mode ? (d->file_mode & 07777) : 0666),
-			      type == S_IFIFO ? 0 : makedev((unsigned)d->major, (unsigned)d->minor),
-			      d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, d->path, err) < 0)
+			      type | (d->has_file_mode ? (d->file_mode & 07777) : 0666), rdev,
+			      d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
+			      host_device(d->path, type, rdev, host, sizeof(host)), err) < 0)
 			return hutch_error_prefix(err, "linux.devices");
 	}
 	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(links); i++)
@@ -730,14 +950,15 @@ static int do_pivot(const struct ctx *c, bool no_pivot, struct hutch_error **err
 		if (chroot(".") < 0)
 			return hutch_error_errno(err, "chroot %s", c->rootfs);
 	} else {
-		struct mnt m = {.target = ".", .dest = "the old root", .flags = MS_SLAVE | MS_REC};
 		hutch_debug("pivot_root %s", c->rootfs);
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
 			return hutch_error_errno(err, "pivot_root %s", c->rootfs);
-		/* The old root is now stacked on ".": make it rslave so the
-		 * detach below cannot propagate to the host. */
-		if (xmount(c, &m, err) < 0)
-			return -1;
+		/* The old root is now stacked on "/".  It is already rslave (or
+		 * rprivate): hutch_rootfs_setup made the whole tree so before
+		 * mounting anything, so the detach cannot propagate to the host.
+		 * No MS_SLAVE|MS_REC on "." here: mount(2) resolves "." to the
+		 * new root, not the old root stacked on it, and would turn the
+		 * container's own "shared" mounts into private ones. */
 		if (umount2(".", MNT_DETACH) < 0)
 			return hutch_error_errno(err, "unmount the old root");
 	}
@@ -753,6 +974,8 @@ int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_
 			.rootfs = o->rootfs,
 			.bundle = o->bundle,
 			.in_userns = o->in_userns,
+			.selinux = hutch_security_selinux_enabled(NULL),
+			.idmap_trees = o->idmap_trees,
 			.rootfd = -1};
 	unsigned long rp = hutch_mount_propagation_flags(spec->linux_.rootfs_propagation);
 	/* A shared or unbindable "/" would break pivot_root and the rootfs
@@ -773,7 +996,7 @@ int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_
 	if (c.rootfd < 0)
 		return hutch_error_errno(err, "open rootfs %s", o->rootfs);
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (mount_one(&c, &spec->mounts[i], err) < 0)
+		if (mount_one(&c, &spec->mounts[i], i, err) < 0)
 			goto out;
 	if (!dev_is_bound(spec) && setup_dev(&c, err) < 0) {
 		hutch_error_prefix(err, "rootfs %s", o->rootfs);
@@ -1097,4 +1320,102 @@ int hutch_rootfs_bind_console(const char *slave_path, struct hutch_error **err)
 			.dest = "/dev/console",
 			.flags = MS_BIND};
 	return xmount(&c, &m, err);
+}
+
+int hutch_rootfs_chdir(const char *cwd, struct hutch_error **err)
+{
+	char buf[PATH_MAX];
+	long n;
+
+	if (chdir(cwd) < 0)
+		return hutch_error_errno(err, "chdir to %s", cwd);
+	/* CVE-2024-21626: "/proc/self/fd/N" of an fd hutch inherited (or still
+	 * holds) would put the process in a host directory.  The kernel's
+	 * getcwd says "(unreachable)/..." for a directory outside our root. */
+	n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0)
+		return hutch_error_errno(err, "getcwd after chdir to %s", cwd);
+	if (buf[0] != '/')
+		return hutch_error_set(err, EPERM, "%s leads outside the container's root", cwd);
+	return 0;
+}
+
+/* ---- idmapped mounts prepared by the parent -------------------------------- */
+
+int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
+			       struct hutch_error **err)
+{
+	const struct hutch_linux *l = &spec->linux_;
+	int *out = NULL;
+
+	*trees = NULL;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct hutch_mount *hm = &spec->mounts[i];
+		__attribute__((cleanup(hutch_mount_plan_clear))) struct hutch_mount_plan p = {0};
+		_cleanup_free_ char *src = NULL;
+		_cleanup_close_ int userns = -1;
+		bool own = hm->n_uid_mappings > 0 && hm->n_gid_mappings > 0;
+
+		if (hutch_mount_plan_parse(hm->options, &p, err) < 0)
+			goto fail;
+		if (!p.idmap)
+			continue;
+		if (!(p.is_bind || is_type(hm->type, "bind")) || hm->source == NULL) {
+			hutch_error_set(err, ENOTSUP,
+					"mount %s: idmap and ridmap apply to bind mounts",
+					hm->destination);
+			goto fail;
+		}
+		if (!own && (l->n_uid_mappings == 0 || l->n_gid_mappings == 0)) {
+			hutch_error_set(err, EINVAL,
+					"mount %s: idmap needs the mount's uidMappings and "
+					"gidMappings, or a user namespace with mappings",
+					hm->destination);
+			goto fail;
+		}
+		if (out == NULL) {
+			out = malloc(spec->n_mounts * sizeof(int));
+			if (out == NULL) {
+				hutch_error_set(err, ENOMEM, "idmap");
+				goto fail;
+			}
+			for (size_t k = 0; k < spec->n_mounts; k++)
+				out[k] = -1;
+		}
+		if (hm->source[0] == '/' || bundle == NULL)
+			src = strdup(hm->source);
+		else if (asprintf(&src, "%s/%s", bundle, hm->source) < 0)
+			src = NULL;
+		if (src == NULL) {
+			hutch_error_set(err, ENOMEM, "idmap");
+			goto fail;
+		}
+		userns = own ? hutch_idmap_userns_fd(hm->uid_mappings, hm->n_uid_mappings,
+						     hm->gid_mappings, hm->n_gid_mappings, err)
+			     : hutch_idmap_userns_fd(l->uid_mappings, l->n_uid_mappings,
+						     l->gid_mappings, l->n_gid_mappings, err);
+		if (userns >= 0)
+			out[i] = hutch_idmap_clone(src, p.is_rbind || p.idmap_recursive,
+						   p.idmap_recursive, userns, err);
+		if (userns < 0 || out[i] < 0) {
+			hutch_error_prefix(err, "mount %s on %s", src, hm->destination);
+			goto fail;
+		}
+	}
+	*trees = out;
+	return 0;
+fail:
+	hutch_rootfs_idmap_release(spec, &out);
+	return -1;
+}
+
+void hutch_rootfs_idmap_release(const struct hutch_spec *spec, int **trees)
+{
+	if (*trees == NULL)
+		return;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if ((*trees)[i] >= 0)
+			close((*trees)[i]);
+	free(*trees);
+	*trees = NULL;
 }

@@ -27,7 +27,20 @@ struct hutch_rootfs_opts {
 	const char *bundle; /* absolute; relative mount sources resolve here */
 	bool no_pivot;
 	bool in_userns; /* devices are bind-mounted from the host, not mknod'ed */
+	/* per spec mount: a detached idmapped tree from
+	 * hutch_rootfs_idmap_prepare, or -1; NULL: none prepared */
+	const int *idmap_trees;
 };
+
+/* In the parent, before the clone (idmapped mounts need CAP_SYS_ADMIN over
+ * the source's superblock, which a user-namespaced init no longer has):
+ * one detached, idmapped clone of each idmap/ridmap bind source, with the
+ * mount's uidMappings/gidMappings or, without them, the container's.
+ * *TREES is NULL when the spec has none.  The child inherits the fds. */
+int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
+			       struct hutch_error **err);
+/* Close and free what hutch_rootfs_idmap_prepare made (parent, after clone). */
+void hutch_rootfs_idmap_release(const struct hutch_spec *spec, int **trees);
 
 int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_opts *o,
 		       struct hutch_error **err);
@@ -39,5 +52,9 @@ int hutch_rootfs_finish(const struct hutch_spec *spec, struct hutch_error **err)
  * /dev/console; /dev/console is created as a regular file if missing and
  * never followed if it is a symlink (CVE-2025-52565). */
 int hutch_rootfs_bind_console(const char *slave_path, struct hutch_error **err);
+/* chdir to CWD (resolved in the container) and make sure it is inside the
+ * root: a "/proc/self/fd/N" of an inherited host fd is refused
+ * (CVE-2024-21626). */
+int hutch_rootfs_chdir(const char *cwd, struct hutch_error **err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "spec/model.h"
 #include "state/state.h"
 
@@ -49,46 +50,60 @@ static bool ignorable(struct hutch_error **e, int code)
 	return false;
 }
 
-/* ---- shaping (tc) ---- */
+/* ---- shaping (tc over netlink) ---- */
 
-static void tc_args_tbf(char *rate, char *burst, uint64_t bps)
+static uint32_t burst_of(uint64_t bps)
 {
-	uint64_t bytes = bps / 8 / 50; /* 20 ms worth */
+	uint64_t bytes = bps / 8 / 50; /* 20 ms worth, at least 16 KiB */
 
 	if (bytes < 16384)
 		bytes = 16384;
-	snprintf(rate, 32, "%" PRIu64 "bit", bps);
-	snprintf(burst, 32, "%" PRIu64, bytes);
+	return bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+}
+
+/* Delete a qdisc; "none there" (ENOENT, EINVAL) is success. */
+static int qdisc_del(struct mnl_socket *nl, int idx, const char *dev, bool ingress,
+		     struct hutch_error **err)
+{
+	_cleanup_error_ struct hutch_error *e = NULL;
+	char buf[HUTCH_NL_BUFSIZE], what[96];
+
+	snprintf(what, sizeof(what), "delete %s qdisc of %s", ingress ? "ingress" : "root", dev);
+	if (hutch_nl_talk(nl, hutch_nl_build_qdisc_del(buf, idx, ingress), what, &e) < 0 &&
+	    !ignorable(&e, ENOENT) && !ignorable(&e, EINVAL))
+		return hutch_error_set(err, e->code, "%s", e->msg);
+	return 0;
+}
+
+static int tbf(struct mnl_socket *nl, int idx, const char *dev, uint64_t bps,
+	       struct hutch_error **err)
+{
+	char buf[HUTCH_NL_BUFSIZE], what[96];
+
+	snprintf(what, sizeof(what), "set tbf rate %" PRIu64 "bit on %s", bps, dev);
+	return hutch_nl_talk(nl, hutch_nl_build_tbf(buf, idx, bps, burst_of(bps), 50000), what,
+			     err);
 }
 
 /* Container ingress: tbf on the router side veth's egress. */
-static int shape_ingress(int rfd, const char *veth, uint64_t bps, struct hutch_error **err)
+static int shape_ingress(struct mnl_socket *nl, int vidx, const char *veth, uint64_t bps,
+			 struct hutch_error **err)
 {
-	char rate[32], burst[32];
-
-	if (bps == 0) {
-		char *const del[] = {"tc", "qdisc", "del", "dev", (char *)veth, "root", NULL};
-		net_tc(rfd, del, true, NULL);
-		return 0;
-	}
-	tc_args_tbf(rate, burst, bps);
-	char *const add[] = {"tc",   "qdisc", "replace", "dev", (char *)veth, "root", "tbf",
-			     "rate", rate,    "burst",	 burst, "latency",    "50ms", NULL};
-	return net_tc(rfd, add, false, err);
+	if (bps == 0)
+		return qdisc_del(nl, vidx, veth, false, err);
+	return tbf(nl, vidx, veth, bps, err);
 }
 
-/* Container egress: the veth's ingress redirected to an ifb with a tbf. */
-static int shape_egress(int rfd, const char *veth, const char *ifb, uint64_t bps,
-			struct hutch_error **err)
+/* Container egress: the veth's ingress redirected (u32 match-all + mirred)
+ * to an ifb whose egress carries a tbf. */
+static int shape_egress(struct mnl_socket *nl, int vidx, const char *veth, const char *ifb,
+			uint64_t bps, struct hutch_error **err)
 {
-	_cleanup_nl_ struct mnl_socket *nl = NULL;
 	_cleanup_error_ struct hutch_error *e = NULL;
-	char buf[HUTCH_NL_BUFSIZE], what[96], rate[32], burst[32];
-	char *const delq[] = {"tc", "qdisc", "del", "dev", (char *)veth, "ingress", NULL};
+	char buf[HUTCH_NL_BUFSIZE], what[96];
+	int bidx;
 
-	net_tc(rfd, delq, true, NULL);
-	nl = hutch_nl_open(rfd, err);
-	if (nl == NULL)
+	if (qdisc_del(nl, vidx, veth, true, err) < 0)
 		return -1;
 	if (bps == 0) {
 		snprintf(what, sizeof(what), "delete ifb %s", ifb);
@@ -104,24 +119,23 @@ static int shape_egress(int rfd, const char *veth, const char *ifb, uint64_t bps
 	snprintf(what, sizeof(what), "set ifb %s up", ifb);
 	if (hutch_nl_talk(nl, hutch_nl_build_setup(buf, ifb, true), what, err) < 0)
 		return -1;
-	tc_args_tbf(rate, burst, bps);
-	char *const tbf[] = {"tc",   "qdisc", "replace", "dev", (char *)ifb, "root", "tbf",
-			     "rate", rate,    "burst",	 burst, "latency",   "50ms", NULL};
-	char *const addq[] = {"tc", "qdisc", "add", "dev", (char *)veth, "ingress", NULL};
-	char *const filt[] = {"tc",	"filter",   "add", "dev",	(char *)veth, "parent",
-			      "ffff:",	"protocol", "all", "prio",	"1",	      "u32",
-			      "match",	"u32",	    "0",   "0",		"action",     "mirred",
-			      "egress", "redirect", "dev", (char *)ifb, NULL};
-	if (net_tc(rfd, tbf, false, err) < 0 || net_tc(rfd, addq, false, err) < 0 ||
-	    net_tc(rfd, filt, false, err) < 0)
+	bidx = hutch_nl_ifindex(nl, ifb, err);
+	if (bidx < 0 || tbf(nl, bidx, ifb, bps, err) < 0)
 		return -1;
-	return 0;
+	snprintf(what, sizeof(what), "add ingress qdisc to %s", veth);
+	if (hutch_nl_talk(nl, hutch_nl_build_ingress(buf, vidx), what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "redirect ingress of %s to %s", veth, ifb);
+	return hutch_nl_talk(nl, hutch_nl_build_redirect(buf, vidx, bidx), what, err);
 }
 
 static int apply_bandwidth(int rfd, const struct net_lease *l, struct hutch_error **err)
 {
-	if (shape_ingress(rfd, l->veth, l->ingress, err) < 0 ||
-	    shape_egress(rfd, l->veth, l->ifb, l->egress, err) < 0)
+	_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(rfd, err);
+	int vidx = nl ? hutch_nl_ifindex(nl, l->veth, err) : -1;
+
+	if (vidx < 0 || shape_ingress(nl, vidx, l->veth, l->ingress, err) < 0 ||
+	    shape_egress(nl, vidx, l->veth, l->ifb, l->egress, err) < 0)
 		return hutch_error_prefix(err, "bandwidth of %s on network %s", l->container,
 					  l->network);
 	return 0;
@@ -537,6 +551,12 @@ int hutch_net_attach(const char *root, const char *id, pid_t init_pid,
 		asked = strcmp(spec->annotations[i].key, HUTCH_NET_ANN_NETWORK) == 0;
 	if (!asked)
 		return 0;
+	/* Never plug interfaces into the namespace hutch runs in. */
+	if (spec != NULL && !spec->linux_.namespaces[HUTCH_NS_NETWORK].present)
+		return hutch_error_set(err, EINVAL,
+				       "container %s: networks (%s, --network) need a network "
+				       "namespace in linux.namespaces",
+				       id, HUTCH_NET_ANN_NETWORK);
 	if (hutch_net_plan_parse(spec ? spec->annotations : NULL, spec ? spec->n_annotations : 0,
 				 extra_networks, &plan, err) < 0)
 		return -1;
@@ -602,6 +622,28 @@ static void gc_router(const char *root, const char *net, char **leases)
 	}
 }
 
+/* ".tmp-PID" files of allocations and "IP.tmp.PID" files of lease rewrites
+ * whose process died before renaming or unlinking them. */
+static void gc_tmp_leases(const char *root, const char *net)
+{
+	_cleanup_free_ char *dir = net_path(root, net, "leases");
+	_cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char p[4200];
+		int pid;
+
+		const char *t = strstr(e->d_name, ".tmp");
+
+		if (t == NULL || sscanf(t + 5, "%d", &pid) != 1 || pid <= 0 ||
+		    (kill(pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+}
+
 int hutch_net_gc(const char *root, struct hutch_error **err)
 {
 	_cleanup_free_ char *dir = net_path(root, NULL, NULL);
@@ -659,6 +701,29 @@ int hutch_net_gc(const char *root, struct hutch_error **err)
 		}
 		left = net_lease_names(root, *n, NULL);
 		gc_router(root, *n, left);
+		gc_tmp_leases(root, *n);
+	}
+	/* Uplink indexes no network owns (a killed create, a name taken in
+	 * hutch's namespace by another root). */
+	closedir(steal_ptr(d));
+	{
+		_cleanup_free_ char *udir = NULL;
+		if (asprintf(&udir, "%s/networks/.uplinks", root) >= 0)
+			d = opendir(udir);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			_cleanup_free_ char *p = NULL, *owner = NULL;
+			struct hutch_network *n;
+			unsigned idx = (unsigned)strtoul(e->d_name, NULL, 10);
+			if (e->d_name[0] == '.' || asprintf(&p, "%s/%s", udir, e->d_name) < 0)
+				continue;
+			owner = hutch_read_file(p, 256, NULL, NULL);
+			n = owner ? hutch_network_load(root, owner, NULL) : NULL;
+			if (n == NULL || n->uplink != idx) {
+				hutch_debug("gc: uplink index %s", e->d_name);
+				unlink(p);
+			}
+			hutch_network_free(n);
+		}
 	}
 	/* Forwarders whose container holds no lease any more. */
 	closedir(steal_ptr(d));
@@ -725,5 +790,87 @@ int hutch_net_bandwidth(const char *root, const char *id, uint64_t egress_bps, u
 	}
 	if (found == 0)
 		return hutch_error_set(err, ENOENT, "container %s is attached to no network", id);
+	return 0;
+}
+
+/* ---- /etc/hosts ---- */
+
+static bool wants_hosts(const struct hutch_spec *spec)
+{
+	for (size_t i = 0; spec != NULL && i < spec->n_annotations; i++)
+		if (strcmp(spec->annotations[i].key, HUTCH_NET_ANN_HOSTS) == 0)
+			return spec->annotations[i].value != NULL &&
+			       strcmp(spec->annotations[i].value, "true") == 0;
+	return false;
+}
+
+/* "IP NAME" lines: the container's own addresses first, then the other
+ * containers of its networks (as attached at this moment). */
+static char *hosts_text(const char *root, const char *id, const char *hostname,
+			struct hutch_error **err)
+{
+	_cleanup_strv_ char **nets = hutch_network_list(root, err);
+	_cleanup_free_ char *own = strdup(""), *peers = strdup("");
+	char *out = NULL;
+
+	if (nets == NULL)
+		return NULL;
+	for (char **n = nets; *n && own && peers; n++) {
+		_cleanup_strv_ char **leases = net_lease_names(root, *n, NULL);
+		bool member = false;
+		for (char **p = leases; p && *p && !member; p++) {
+			struct net_lease l;
+			if (net_lease_read(root, *n, *p, &l, NULL) == 0) {
+				member = strcmp(l.container, id) == 0;
+				net_lease_clear(&l);
+			}
+		}
+		for (char **p = leases; member && p && *p; p++) {
+			struct net_lease l;
+			char *line = NULL, **dst;
+			if (net_lease_read(root, *n, *p, &l, NULL) < 0)
+				continue;
+			dst = strcmp(l.container, id) == 0 ? &own : &peers;
+			if (asprintf(&line, "%s%s\t%s\n", *dst, *p,
+				     dst == &own ? hostname : l.container) >= 0) {
+				free(*dst);
+				*dst = line;
+			}
+			net_lease_clear(&l);
+		}
+	}
+	if (own == NULL || peers == NULL ||
+	    asprintf(&out, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s%s",
+		     own, peers) < 0)
+		return hutch_error_set(err, ENOMEM, "hosts of %s", id), NULL;
+	return out;
+}
+
+int hutch_net_write_hosts(const char *root, const char *id, const char *rootfs,
+			  const struct hutch_spec *spec, struct hutch_error **err)
+{
+	_cleanup_close_ int rfd = -1, etc = -1, fd = -1;
+	_cleanup_free_ char *text = NULL;
+	const char *hostname;
+
+	if (!wants_hosts(spec))
+		return 0;
+	hostname = spec->hostname != NULL && spec->hostname[0] ? spec->hostname : id;
+	text = hosts_text(root, id, hostname, err);
+	if (text == NULL)
+		return -1;
+	rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return hutch_error_errno(err, "open rootfs %s", rootfs);
+	/* Resolved inside the rootfs: a symlinked /etc cannot lead out of it. */
+	etc = hutch_path_mkdir_in_root(rfd, "/etc", 0755, true, err);
+	if (etc < 0)
+		return hutch_error_prefix(err, "/etc/hosts of %s", id);
+	hutch_debug("write %s/etc/hosts", rootfs);
+	fd = openat(etc, "hosts", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return hutch_error_errno(err, "open %s/etc/hosts", rootfs);
+	if (hutch_write_all(fd, text, strlen(text)) < 0)
+		return hutch_error_errno(err, "write %s/etc/hosts", rootfs);
 	return 0;
 }

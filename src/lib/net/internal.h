@@ -34,7 +34,8 @@ void net_lease_clear(struct net_lease *l);
 /* Leases of NETWORK (names of files), sorted, NULL-terminated. */
 char **net_lease_names(const char *root, const char *network, struct hutch_error **err);
 
-/* Run iproute2's tc with ARGV inside the namespace NSFD. */
-int net_tc(int nsfd, char *const argv[], bool quiet_fail, struct hutch_error **err);
+/* Run PROG (/usr/sbin, /sbin, then PATH) with ARGV inside the namespace NSFD. */
+int net_run(int nsfd, const char *prog, char *const argv[], bool quiet_fail,
+	    struct hutch_error **err);
 
 #endif

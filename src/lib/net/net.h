@@ -5,7 +5,7 @@
  *   <root>/networks/lock                   flock held by network create/rm and
  *                                          by attach/detach/gc (short)
  *   <root>/networks/<name>/network.json    {"name","subnet","gateway","internal",
- *                                          "bridge"} (fsync + rename)
+ *                                          "bridge","uplink"} (fsync + rename)
  *   <root>/networks/<name>/netns           bind mount pinning the network's
  *                                          "router" network namespace
  *   <root>/networks/<name>/leases/<ip>     one file per address in use, created
@@ -15,6 +15,8 @@
  *                                          starttime, ifname, veth, ifb, egress,
  *                                          ingress
  *   <root>/networks/.ports/<id>            "PID STARTTIME" of the port forwarder
+ *   <root>/networks/.uplinks/<index>       the network owning uplink INDEX
+ *                                          (O_EXCL allocation)
  *
  * Design (as OpenStack Neutron does it): every network has its own network
  * namespace ("router") holding a bridge "br0" with the gateway address.  A
@@ -24,7 +26,8 @@
  * (even the same addresses) live in different namespaces, so they are isolated
  * by construction, and nothing depends on the namespace hutch runs in: hutch
  * can run inside any namespace a test creates.  --internal networks have no
- * uplink; no network has one yet (NAT to the outside is not implemented).
+ * uplink; the others get one to the namespace hutch runs in (see struct
+ * hutch_network), with NAT in the router so identical subnets stay apart.
  *
  * Annotations of config.json (hutch's own keys):
  *   org.hutch.network    "net1,net2:ip=10.1.0.5"  networks to attach, in order
@@ -35,17 +38,33 @@
  *                        (x1024), bps/kbps/mbps/gbps (bytes)
  *   org.hutch.ports      "8080:80/tcp,8443:443"  host TCP port on 127.0.0.1 of
  *                        hutch's namespace -> container port (TCP only)
- *   org.hutch.hosts      "true": write <ip> <hostname> into the container's
- *                        /etc/hosts (best effort, through /proc/PID/root)
+ *   org.hutch.hosts      "true": write the container's /etc/hosts (in its rootfs,
+ *                        so it changes the bundle): localhost, "IP HOSTNAME" for
+ *                        its addresses, "IP ID" for the other containers on its
+ *                        networks at create time (hutch_net_write_hosts)
  * `create/run --network NAME[:ip=A]` adds networks after the annotation's.
  *
  * Bandwidth is shaped on the router side of the veth, out of the container's
  * reach: the container's ingress by a tbf qdisc on the veth's egress, the
  * container's egress by redirecting the veth's ingress (u32 match-all + mirred)
  * to an ifb device ("hb<ip in hex>") that carries a tbf qdisc.  The kernel here
- * has no act_police, hence ifb.  Qdiscs and filters are set by running
- * iproute2's tc inside the router namespace (allowed by the design; links,
- * addresses and routes are netlink through libmnl). */
+ * has no act_police nor cls_matchall, hence ifb and u32.  Everything (links,
+ * addresses, routes, qdiscs, filters) is netlink through libmnl, on a socket
+ * opened inside the namespace concerned; the only program run is iptables,
+ * for the uplink's MASQUERADE rule inside the router namespace.  Limits change on a running
+ * container with `hutch network bandwidth ID egress=RATE ingress=RATE`
+ * (hutch_net_bandwidth) and show in `hutch network inspect`.
+ *
+ * Port forwarder: a daemon per container (double-forked, all other fds
+ * closed) listening on 127.0.0.1:HOST in hutch's namespace; per connection a
+ * child setns()es into the container's namespace and connects to
+ * 127.0.0.1:PORT there (a socket stays in the namespace it was made in), so
+ * published ports work on --internal networks too.  It exits with the
+ * container's init (pidfd) and is killed by detach and gc.
+ *
+ * gc releases a lease when its recorded init (pid + start time) is gone or
+ * <root>/<id>/state.json does not exist (a create killed after attaching):
+ * run it when no create is in progress.  IPv4 only. */
 #ifndef HUTCH_NET_H
 #define HUTCH_NET_H
 
@@ -112,7 +131,16 @@ struct hutch_network {
 	uint32_t gateway;
 	bool internal;
 	char *bridge;
+	/* Not internal: a veth from the router to the namespace hutch ran in at
+	 * create time ("hu<index>" there, "uplink" in the router), a transit /30
+	 * from 169.254.0.0/16 (index-derived), the router's default route via
+	 * hutch's side and a MASQUERADE rule for the subnet in the router: the
+	 * containers reach that namespace (and whatever it routes and NATs
+	 * onward; hutch changes nothing there beyond the veth). */
+	unsigned uplink; /* index, 0: none */
 };
+/* The transit /30 of uplink INDEX: *base (host order). */
+uint32_t hutch_net_uplink_base(unsigned index);
 int hutch_network_name_check(const char *name, struct hutch_error **err);
 /* gateway NULL: the first host address. */
 int hutch_network_create(const char *root, const char *name, const char *subnet,
@@ -140,6 +168,12 @@ int hutch_net_attach(const char *root, const char *id, pid_t init_pid,
 /* Same, from an already parsed plan (the CLI and tests). */
 int hutch_net_attach_plan(const char *root, const char *id, pid_t init_pid,
 			  const struct hutch_net_plan *plan, struct hutch_error **err);
+/* With org.hutch.hosts=true, write ROOTFS/etc/hosts (resolved inside ROOTFS):
+ * localhost, "IP HOSTNAME" for each of the container's addresses (hostname:
+ * the spec's, else the id), then "IP ID" of the other containers attached to
+ * its networks at that moment.  Call after attach.  Otherwise a no-op. */
+int hutch_net_write_hosts(const char *root, const char *id, const char *rootfs,
+			  const struct hutch_spec *spec, struct hutch_error **err);
 /* Remove every veth, ifb, qdisc, lease and forwarder of ID.  Idempotent. */
 int hutch_net_detach(const char *root, const char *id, struct hutch_error **err);
 /* Detach every container whose recorded init (pid + start time) is gone, kill

@@ -148,6 +148,142 @@ static int setup_router(int nsfd, const char *name, uint32_t gw, unsigned prefix
 	return hutch_nl_talk(nl, hutch_nl_build_setup(buf, BRIDGE, true), what, err);
 }
 
+/* ---- uplink ---- */
+
+#define UPLINK_MAX 16383u
+
+uint32_t hutch_net_uplink_base(unsigned index)
+{
+	return 0xa9fe0000u + index * 4u; /* 169.254.0.0/16 */
+}
+
+/* Delete the uplink pair now, from the router's side (so never another
+ * root's "hu" link, whatever namespace hutch runs in now; the router
+ * namespace's death would do it too, but asynchronously and only once
+ * nothing holds the namespace), and free its index. */
+static void uplink_release(const char *root, unsigned index, int nsfd)
+{
+	_cleanup_error_ struct hutch_error *e = NULL;
+	char p[4096], buf[HUTCH_NL_BUFSIZE];
+
+	if (index == 0)
+		return;
+	if (nsfd >= 0) {
+		_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(nsfd, NULL);
+		snprintf(p, sizeof(p), "delete uplink hu%04x", index);
+		if (nl != NULL &&
+		    hutch_nl_talk(nl, hutch_nl_build_dellink(buf, "uplink"), p, &e) < 0 &&
+		    e->code != ENODEV)
+			hutch_warn("%s", hutch_error_text(e));
+	}
+	snprintf(p, sizeof(p), "%s/networks/.uplinks/%u", root, index);
+	unlink(p);
+}
+
+static int write_ip_forward(int nsfd, struct hutch_error **err)
+{
+	pid_t pid;
+	int status;
+
+	hutch_debug("net.ipv4.ip_forward=1 in a router namespace");
+	pid = fork();
+	if (pid < 0)
+		return hutch_error_errno(err, "fork");
+	if (pid == 0) {
+		/* /proc/sys/net shows the namespace of whoever opens it. */
+		int fd;
+		if (setns(nsfd, CLONE_NEWNET) < 0)
+			_exit(1);
+		fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+		_exit(fd < 0 || write(fd, "1", 1) != 1 ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return hutch_error_set(err, EIO, "set net.ipv4.ip_forward in the router");
+	return 0;
+}
+
+static int uplink_links(int nsfd, const char *name, unsigned index, const char *hv,
+			const struct hutch_cidr *subnet, struct hutch_error **err)
+{
+	_cleanup_nl_ struct mnl_socket *hnl = hutch_nl_open(-1, err);
+	_cleanup_nl_ struct mnl_socket *rnl = hnl ? hutch_nl_open(nsfd, err) : NULL;
+	char buf[HUTCH_NL_BUFSIZE], what[160], a[16], s[16], cidr[24];
+	uint32_t base = hutch_net_uplink_base(index);
+	int hidx, ridx;
+
+	if (rnl == NULL)
+		return -1;
+	hutch_net_ip_format(base + 1, a);
+	snprintf(what, sizeof(what), "add address %s/30 to %s", a, hv);
+	if ((hidx = hutch_nl_ifindex(hnl, hv, err)) < 0 ||
+	    hutch_nl_talk(hnl, hutch_nl_build_addaddr(buf, hidx, base + 1, 30), what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "set %s up", hv);
+	if (hutch_nl_talk(hnl, hutch_nl_build_setup(buf, hv, true), what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "add address %s/30 to uplink in router of network %s",
+		 hutch_net_ip_format(base + 2, s), name);
+	if ((ridx = hutch_nl_ifindex(rnl, "uplink", err)) < 0 ||
+	    hutch_nl_talk(rnl, hutch_nl_build_addaddr(buf, ridx, base + 2, 30), what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "set uplink up in router of network %s", name);
+	if (hutch_nl_talk(rnl, hutch_nl_build_setup(buf, "uplink", true), what, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "add default route via %s in router of network %s", a, name);
+	if (hutch_nl_talk(rnl, hutch_nl_build_defroute(buf, base + 1, ridx), what, err) < 0)
+		return -1;
+	if (write_ip_forward(nsfd, err) < 0)
+		return -1;
+	snprintf(cidr, sizeof(cidr), "%s/%u", hutch_net_ip_format(subnet->addr, s), subnet->prefix);
+	char *const nat[] = {"iptables", "-w", "-t",	 "nat", "-A",	      "POSTROUTING", "-s",
+			     cidr,	 "-o", "uplink", "-j",	"MASQUERADE", NULL};
+	return net_run(nsfd, "iptables", nat, false, err);
+}
+
+/* Take a free uplink index (O_EXCL file), create the veth pair, address both
+ * ends, route and NAT in the router. */
+static int setup_uplink(const char *root, const char *name, int nsfd,
+			const struct hutch_cidr *subnet, unsigned *out, struct hutch_error **err)
+{
+	_cleanup_nl_ struct mnl_socket *hnl = hutch_nl_open(-1, err);
+	char dir[4096], p[4200], buf[HUTCH_NL_BUFSIZE], hv[16], what[128];
+
+	if (hnl == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/networks/.uplinks", root);
+	if (hutch_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	for (unsigned i = 1; i <= UPLINK_MAX; i++) {
+		_cleanup_error_ struct hutch_error *e = NULL;
+		_cleanup_close_ int fd = -1;
+
+		/* never the /30 holding 169.254.169.254 (cloud metadata) */
+		if ((hutch_net_uplink_base(i) >> 2) == (0xa9fea9feu >> 2))
+			continue;
+		snprintf(p, sizeof(p), "%s/%u", dir, i);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				continue;
+			return hutch_error_errno(err, "create %s", p);
+		}
+		if (hutch_write_all(fd, name, strlen(name)) < 0)
+			return hutch_error_errno(err, "write %s", p);
+		snprintf(hv, sizeof(hv), "hu%04x", i);
+		snprintf(what, sizeof(what), "create uplink veth %s for network %s", hv, name);
+		if (hutch_nl_talk(hnl, hutch_nl_build_veth(buf, hv, 0, "uplink", nsfd), what, &e) <
+		    0) {
+			if (e->code == EEXIST)
+				continue; /* used by another root: keep the index taken */
+			unlink(p);
+			return hutch_error_set(err, e->code, "%s", e->msg);
+		}
+		*out = i;
+		return uplink_links(nsfd, name, i, hv, subnet, err);
+	}
+	return hutch_error_set(err, ENOSPC, "network %s: no free uplink index", name);
+}
+
 static char *network_json(const struct hutch_network *n)
 {
 	struct json_object *o = json_object_new_object();
@@ -162,6 +298,7 @@ static char *network_json(const struct hutch_network *n)
 			       json_object_new_string(hutch_net_ip_format(n->gateway, ip)));
 	json_object_object_add(o, "internal", json_object_new_boolean(n->internal));
 	json_object_object_add(o, "bridge", json_object_new_string(n->bridge));
+	json_object_object_add(o, "uplink", json_object_new_int((int)n->uplink));
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
 	return s;
@@ -195,8 +332,7 @@ int hutch_network_create(const char *root, const char *name, const char *subnet,
 	leases = net_path(root, name, "leases");
 	nspath = net_path(root, name, "netns");
 	jpath = net_path(root, name, "network.json");
-	json = network_json(&n);
-	if (!dir || !leases || !nspath || !jpath || !json)
+	if (!dir || !leases || !nspath || !jpath)
 		return hutch_error_set(err, ENOMEM, "network %s", name);
 	lock = net_lock(root, err);
 	if (lock < 0)
@@ -215,11 +351,19 @@ int hutch_network_create(const char *root, const char *name, const char *subnet,
 	nsfd = net_router_open(root, name, err);
 	if (nsfd < 0 || setup_router(nsfd, name, n.gateway, n.subnet.prefix, err) < 0)
 		goto fail;
+	if (!internal && setup_uplink(root, name, nsfd, &n.subnet, &n.uplink, err) < 0)
+		goto fail;
 	/* network.json last: its presence means the network is complete. */
+	json = network_json(&n);
+	if (json == NULL) {
+		hutch_error_set(err, ENOMEM, "network %s", name);
+		goto fail;
+	}
 	if (hutch_write_file_atomic(jpath, json, strlen(json), 0600, true, err) < 0)
 		goto fail;
 	return 0;
 fail:
+	uplink_release(root, n.uplink, nsfd);
 	drop_netns(nspath);
 	hutch_rm_rf(dir, NULL);
 	return hutch_error_prefix(err, "create network %s", name);
@@ -273,6 +417,8 @@ struct hutch_network *hutch_network_load(const char *root, const char *name,
 	}
 	if (json_object_object_get_ex(o, "internal", &v))
 		n->internal = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "uplink", &v))
+		n->uplink = (unsigned)json_object_get_int(v);
 	if (hutch_net_cidr_parse(subnet, &n->subnet, err) < 0 ||
 	    hutch_net_ip_parse(gw, &n->gateway, err) < 0) {
 		hutch_network_free(n);
@@ -288,7 +434,9 @@ static int cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names in DIR (no dot files), optionally only those with a FILE inside. */
+/* Names in DIR (no dot files), optionally only those with a FILE inside or
+ * (need == "") only those that are IPv4 addresses (leases; not the temp files
+ * of an atomic rewrite). */
 static char **dir_names(const char *dir, const char *need, struct hutch_error **err)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
@@ -309,7 +457,11 @@ static char **dir_names(const char *dir, const char *need, struct hutch_error **
 
 		if (e->d_name[0] == '.' || strcmp(e->d_name, "lock") == 0)
 			continue;
-		if (need != NULL) {
+		if (need != NULL && need[0] == '\0') {
+			uint32_t ip;
+			if (hutch_net_ip_parse(e->d_name, &ip, NULL) < 0)
+				continue;
+		} else if (need != NULL) {
 			struct stat st;
 			_cleanup_free_ char *p = NULL;
 			if (asprintf(&p, "%s/%s/%s", dir, e->d_name, need) < 0 || stat(p, &st) < 0)
@@ -342,7 +494,7 @@ char **net_lease_names(const char *root, const char *network, struct hutch_error
 
 	if (dir == NULL)
 		return hutch_error_set(err, ENOMEM, "leases of network %s", network), NULL;
-	return dir_names(dir, NULL, err);
+	return dir_names(dir, "", err);
 }
 
 void net_lease_clear(struct net_lease *l)
@@ -451,6 +603,19 @@ char *hutch_network_inspect(const char *root, const char *name, struct hutch_err
 	json_object_object_add(o, "internal", json_object_new_boolean(n->internal));
 	json_object_object_add(o, "bridge", json_object_new_string(n->bridge));
 	json_object_object_add(o, "netns", json_object_new_string(nspath ? nspath : ""));
+	if (n->uplink) {
+		struct json_object *u = json_object_new_object();
+		uint32_t base = hutch_net_uplink_base(n->uplink);
+		char vn[16], a[24];
+
+		snprintf(vn, sizeof(vn), "hu%04x", n->uplink);
+		json_object_object_add(u, "veth", json_object_new_string(vn));
+		snprintf(a, sizeof(a), "%s/30", hutch_net_ip_format(base + 1, ip));
+		json_object_object_add(u, "address", json_object_new_string(a));
+		snprintf(a, sizeof(a), "%s/30", hutch_net_ip_format(base + 2, ip));
+		json_object_object_add(u, "router_address", json_object_new_string(a));
+		json_object_object_add(o, "uplink", u);
+	}
 	arr = json_object_new_array();
 	for (char **p = leases; *p; p++) {
 		struct net_lease l;
@@ -460,6 +625,7 @@ char *hutch_network_inspect(const char *root, const char *name, struct hutch_err
 			continue;
 		a = json_object_new_object();
 		json_object_object_add(a, "container", json_object_new_string(l.container));
+		json_object_object_add(a, "network", json_object_new_string(name));
 		json_object_object_add(a, "ip", json_object_new_string(*p));
 		json_object_object_add(a, "ifname", json_object_new_string(l.ifname ?: ""));
 		json_object_object_add(a, "veth", json_object_new_string(l.veth ?: ""));
@@ -484,6 +650,7 @@ int hutch_network_remove(const char *root, const char *name, bool force, struct 
 	_cleanup_strv_ char **leases = NULL;
 	_cleanup_free_ char *dir = net_path(root, name, NULL);
 	_cleanup_free_ char *nspath = net_path(root, name, "netns");
+	struct hutch_network *net;
 	struct stat st;
 	size_t n = 0;
 
@@ -507,15 +674,24 @@ int hutch_network_remove(const char *root, const char *name, bool force, struct 
 				       "use --force",
 				       name, n, leases[0]);
 	/* The router namespace goes away with its last reference; its veths
-	 * (and their container ends) and qdiscs go with it. */
+	 * (their container ends, the uplink's end in hutch's namespace) and
+	 * qdiscs go with it. */
+	net = hutch_network_load(root, name, NULL);
+	if (net != NULL) {
+		_cleanup_close_ int nsfd = net_router_open(root, name, NULL);
+		uplink_release(root, net->uplink, nsfd);
+	}
+	hutch_network_free(net);
 	drop_netns(nspath);
 	if (hutch_rm_rf(dir, err) < 0)
 		return hutch_error_prefix(err, "remove network %s", name);
 	return 0;
 }
 
-int net_tc(int nsfd, char *const argv[], bool quiet_fail, struct hutch_error **err)
+int net_run(int nsfd, const char *prog, char *const argv[], bool quiet_fail,
+	    struct hutch_error **err)
 {
+	char p1[64], p2[64];
 	char cmd[512] = "";
 	pid_t pid;
 	int status;
@@ -538,9 +714,11 @@ int net_tc(int nsfd, char *const argv[], bool quiet_fail, struct hutch_error **e
 			if (quiet_fail)
 				dup2(devnull, STDERR_FILENO);
 		}
-		execv("/usr/sbin/tc", argv);
-		execv("/sbin/tc", argv);
-		execvp("tc", argv);
+		snprintf(p1, sizeof(p1), "/usr/sbin/%s", prog);
+		snprintf(p2, sizeof(p2), "/sbin/%s", prog);
+		execv(p1, argv);
+		execv(p2, argv);
+		execvp(prog, argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)

@@ -8,7 +8,11 @@
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/tc_act/tc_mirred.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
@@ -183,6 +187,105 @@ struct nlmsghdr *hutch_nl_build_defroute(void *buf, uint32_t gw, int ifindex)
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gw));
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	return nlh;
+}
+
+/* ---- traffic control ---- */
+
+static struct nlmsghdr *tc_msg(void *buf, uint16_t type, uint16_t flags, int ifindex,
+			       uint32_t parent, uint32_t handle)
+{
+	struct nlmsghdr *nlh;
+	struct tcmsg *t;
+
+	memset(buf, 0, HUTCH_NL_BUFSIZE);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+	t->tcm_family = AF_UNSPEC;
+	t->tcm_ifindex = ifindex;
+	t->tcm_parent = parent;
+	t->tcm_handle = handle;
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_tbf(void *buf, int ifindex, uint64_t bps, uint32_t burst,
+				    uint32_t latency_us)
+{
+	struct nlmsghdr *nlh =
+	    tc_msg(buf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, ifindex, TC_H_ROOT, 0);
+	uint64_t bytes = bps / 8 ? bps / 8 : 1;
+	uint64_t limit = bytes * latency_us / 1000000 + burst;
+	/* The kernel keeps the bucket in time: PSCHED_TICKS2NS(t) = t << 6. */
+	uint64_t ticks = ((uint64_t)burst * 1000000000ULL / bytes) >> 6;
+	struct tc_tbf_qopt q = {0};
+	struct nlattr *opts;
+
+	/* Ethernet: no rate table needed (the kernel asks for one only when
+	 * the link layer is "unaware"). */
+	q.rate.linklayer = TC_LINKLAYER_ETHERNET;
+	q.rate.rate = bytes >= UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	q.limit = limit >= UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
+	q.buffer = ticks >= UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
+	mnl_attr_put_strz(nlh, TCA_KIND, "tbf");
+	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	mnl_attr_put(nlh, TCA_TBF_PARMS, sizeof(q), &q);
+	if (bytes >= UINT32_MAX)
+		mnl_attr_put_u64(nlh, TCA_TBF_RATE64, bytes);
+	mnl_attr_put_u32(nlh, TCA_TBF_BURST, burst);
+	mnl_attr_nest_end(nlh, opts);
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_qdisc_del(void *buf, int ifindex, bool ingress)
+{
+	return ingress
+		   ? tc_msg(buf, RTM_DELQDISC, 0, ifindex, TC_H_INGRESS, TC_H_MAKE(TC_H_INGRESS, 0))
+		   : tc_msg(buf, RTM_DELQDISC, 0, ifindex, TC_H_ROOT, 0);
+}
+
+struct nlmsghdr *hutch_nl_build_ingress(void *buf, int ifindex)
+{
+	struct nlmsghdr *nlh = tc_msg(buf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+				      TC_H_INGRESS, TC_H_MAKE(TC_H_INGRESS, 0));
+
+	mnl_attr_put_strz(nlh, TCA_KIND, "ingress");
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_redirect(void *buf, int ifindex, int target)
+{
+	/* prio 1, protocol all: tcm_info = prio << 16 | htons(ETH_P_ALL) */
+	struct nlmsghdr *nlh = tc_msg(buf, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+				      TC_H_MAKE(TC_H_INGRESS, 0), 0);
+	struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
+	struct {
+		struct tc_u32_sel sel;
+		struct tc_u32_key key;
+	} sel = {0};
+	struct tc_mirred m = {0};
+	struct nlattr *opts, *acts, *act, *aopts;
+
+	t->tcm_info = TC_H_MAKE(1U << 16, htons(ETH_P_ALL));
+	/* one key, mask 0: every packet matches */
+	sel.sel.flags = TC_U32_TERMINAL;
+	sel.sel.nkeys = 1;
+	m.action = TC_ACT_STOLEN;
+	m.eaction = TCA_EGRESS_REDIR;
+	m.ifindex = (uint32_t)target;
+	mnl_attr_put_strz(nlh, TCA_KIND, "u32");
+	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	mnl_attr_put(nlh, TCA_U32_SEL, sizeof(sel), &sel);
+	acts = mnl_attr_nest_start(nlh, TCA_U32_ACT);
+	act = mnl_attr_nest_start(nlh, 1); /* the first action */
+	mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
+	aopts = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
+	mnl_attr_put(nlh, TCA_MIRRED_PARMS, sizeof(m), &m);
+	mnl_attr_nest_end(nlh, aopts);
+	mnl_attr_nest_end(nlh, act);
+	mnl_attr_nest_end(nlh, acts);
+	mnl_attr_nest_end(nlh, opts);
 	return nlh;
 }
 

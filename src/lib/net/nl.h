@@ -36,6 +36,19 @@ struct nlmsghdr *hutch_nl_build_defroute(void *buf, uint32_t gw, int ifindex);
 /* Dump every link (to find stale veths). */
 struct nlmsghdr *hutch_nl_build_dumplinks(void *buf);
 
+/* ---- traffic control ---- */
+/* Replace the root qdisc of IFINDEX by tbf: BPS bits/s, BURST bytes, a queue
+ * of LATENCY_US worth of rate (plus the burst). */
+struct nlmsghdr *hutch_nl_build_tbf(void *buf, int ifindex, uint64_t bps, uint32_t burst,
+				    uint32_t latency_us);
+/* Delete the root qdisc (ingress: the ingress qdisc) of IFINDEX. */
+struct nlmsghdr *hutch_nl_build_qdisc_del(void *buf, int ifindex, bool ingress);
+/* Add the ingress qdisc (ffff:) to IFINDEX. */
+struct nlmsghdr *hutch_nl_build_ingress(void *buf, int ifindex);
+/* On IFINDEX's ingress, a u32 match-all filter (prio 1, all protocols) whose
+ * mirred action redirects every packet to TARGET's egress. */
+struct nlmsghdr *hutch_nl_build_redirect(void *buf, int ifindex, int target);
+
 /* Send NLH (WHAT names it for the debug log and the error) and wait for the
  * ack.  The error is "WHAT: strerror". */
 int hutch_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, const char *what,

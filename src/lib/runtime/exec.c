@@ -15,10 +15,13 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "hutch/hutch.h"
+#include "linux/exeguard.h"
 #include "linux/ns.h"
 #include "linux/process.h"
+#include "linux/rootfs.h"
 #include "linux/seccomp.h"
 #include "linux/terminal.h"
+#include "relay.h"
 #include "spec/model.h"
 #include "state/state.h"
 #include "sync.h"
@@ -109,25 +112,37 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	_cleanup_error_ struct hutch_error *err = NULL;
 	struct hutch_sync_msg msg;
 	_cleanup_free_ char *exe = NULL;
+	struct hutch_exeguard_prog program = {.fd = -1};
 	int slave = -1;
 
 	if (hutch_sync_recv(x->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
-	if (join_namespaces(x, &err) < 0)
+	/* CVE-2019-5736 (exeguard.h): know our binary before joining, and be
+	 * non-dumpable while we are hutch in the container's namespaces. */
+	if (hutch_exeguard_remember(&err) < 0 || hutch_exeguard_seal(&err) < 0 ||
+	    join_namespaces(x, &err) < 0)
 		goto fail;
 	if (x->second_fork) {
-		pid_t pid = fork();
+		/* The grandchild waits (EOF on GATE) until PID is sent: its own
+		 * messages (CONSOLE, ERROR) must not overtake it. */
+		int gate[2];
+		pid_t pid;
 		char buf[32];
-		if (pid < 0) {
+		if (pipe2(gate, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 			hutch_error_errno(&err, "exec: fork");
 			goto fail;
 		}
 		if (pid > 0) {
 			int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+			close(gate[0]);
 			hutch_sync_send(x->sync, HUTCH_SYNC_PID, buf, (size_t)n, -1, NULL);
 			_exit(0);
 		}
+		close(gate[1]);
+		while (read(gate[0], buf, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
 	} else if (hutch_sync_send(x->sync, HUTCH_SYNC_PID, "0", 1, -1, &err) < 0) {
 		_exit(1);
 	}
@@ -142,12 +157,14 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 		if (slave > 2)
 			close(slave);
 	}
-	if (chdir(x->proc->cwd != NULL ? x->proc->cwd : "/") < 0) {
-		hutch_error_errno(&err, "exec: chdir to %s", x->proc->cwd);
+	if (hutch_rootfs_chdir(x->proc->cwd != NULL ? x->proc->cwd : "/", &err) < 0) {
+		hutch_error_prefix(&err, "exec: cwd");
 		goto fail;
 	}
 	exe = hutch_process_find_exe(x->proc, &err);
-	if (exe == NULL || hutch_process_set_rlimits(x->proc, &err) < 0 ||
+	if (exe == NULL ||
+	    hutch_exeguard_prepare(exe, x->proc->args, 3 + x->preserve_fds, &program, &err) < 0 ||
+	    hutch_process_set_rlimits(x->proc, &err) < 0 ||
 	    hutch_process_set_oom_score_adj(x->proc, &err) < 0)
 		goto fail;
 	if (x->proc->user.has_umask)
@@ -165,8 +182,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	for (int fd = 3; fd < 3 + x->preserve_fds; fd++)
 		fcntl(fd, F_SETFD, 0);
-	execve(exe, x->proc->args, x->proc->env != NULL ? x->proc->env : (char *[]){NULL});
-	hutch_error_errno(&err, "exec %s", exe);
+	hutch_exeguard_exec(&program, exe, x->proc->env != NULL ? x->proc->env : (char *[]){NULL},
+			    &err);
 fail:
 	hutch_sync_send_error(x->sync, err);
 	_exit(127);
@@ -282,8 +299,9 @@ static int refuse_unsupported(const struct hutch_exec_opts *o, const struct hutc
 				       "apparmorProfile \"%s\": AppArmor is not supported by hutch "
 				       "yet",
 				       p->apparmor_profile);
-	if (p->terminal && o->console_socket == NULL)
-		return hutch_error_set(err, EINVAL, "exec with a terminal needs --console-socket");
+	if (p->terminal && o->console_socket == NULL && o->detach)
+		return hutch_error_set(err, EINVAL,
+				       "exec --detach with a terminal needs --console-socket");
 	if (!p->terminal && o->console_socket != NULL)
 		return hutch_error_set(err, EINVAL, "--console-socket needs --tty");
 	return 0;
@@ -323,7 +341,9 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	struct built_process b = {0};
 	struct exec_child x = {.sync = -1, .preserve_fds = o->preserve_fds};
 	struct hutch_sync_msg msg;
-	int pair[2] = {-1, -1}, cgfd = -1, rc = -1;
+	struct hutch_relay_console con = {.listen_fd = -1};
+	struct hutch_exec_opts own;
+	int pair[2] = {-1, -1}, cgfd = -1, rc = -1, master = -1;
 	pid_t child = -1, target = -1;
 	long pid;
 
@@ -348,6 +368,15 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	if (build_process(spec, o, &b, err) < 0 || refuse_unsupported(o, &b.proc, err) < 0 ||
 	    hutch_process_check_caps(&b.proc, err) < 0)
 		goto out;
+	/* exec -t in the foreground without an engine: relay the pty (relay.h) */
+	if (b.proc.terminal && o->console_socket == NULL) {
+		if (hutch_relay_console_open(&con, err) < 0)
+			goto out;
+		own = *o;
+		own.console_socket = con.path;
+		o = &own;
+		hutch_relay_inherit_size(&b.proc);
+	}
 	x.proc = &b.proc;
 	x.second_fork = spec->linux_.namespaces[HUTCH_NS_PID].present ||
 			spec->linux_.namespaces[HUTCH_NS_TIME].present;
@@ -390,9 +419,15 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	}
 	if (wait_exec(pair[0], o, b.proc.terminal, err) < 0)
 		goto kill;
+	if (con.listen_fd >= 0 && hutch_relay_console_receive(&con, &master, err) < 0)
+		goto kill;
+	hutch_relay_console_close(&con);
 	if (hutch_rt_write_pid_file(o->pid_file, target, err) < 0)
 		goto kill;
-	rc = o->detach ? 0 : hutch_rt_wait_forwarding(target, status, err);
+	if (master >= 0)
+		rc = hutch_relay_wait(target, steal_fd(master), status, err);
+	else
+		rc = o->detach ? 0 : hutch_rt_wait_forwarding(target, status, err);
 	goto out;
 kill:
 	if (target > 0)
@@ -402,6 +437,8 @@ kill:
 		waitpid(child, NULL, 0);
 	}
 out:
+	hutch_relay_console_close(&con);
+	hutch_closep(&master);
 	for (int t = 0; t < HUTCH_NS__COUNT; t++)
 		hutch_closep(&x.ns_fds[t]);
 	hutch_closep(&pair[0]);

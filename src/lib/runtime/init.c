@@ -4,8 +4,10 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "hooks.h"
+#include "linux/exeguard.h"
 #include "linux/process.h"
 #include "linux/rootfs.h"
+#include "linux/security.h"
 #include "linux/terminal.h"
 #include "sync.h"
 
@@ -95,6 +97,26 @@ static int set_names(const struct hutch_spec *s, struct hutch_error **err)
 	return 0;
 }
 
+/* A filter with SCMP_ACT_NOTIFY is loaded now, while the parent is still
+ * there to pass the listener fd on (see seccomp.h); no_new_privs first when
+ * asked, as the kernel would otherwise want CAP_SYS_ADMIN later. */
+static int load_notify_filter(struct hutch_init_args *a, struct hutch_error **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (!a->seccomp.notify)
+		return 0;
+	if (hutch_process_no_new_privs(&a->spec->process, err) < 0)
+		return -1;
+	fd = hutch_seccomp_load_listener(&a->seccomp, err);
+	if (fd < 0)
+		return -1;
+	return hutch_sync_send(a->sync, HUTCH_SYNC_SECCOMP, NULL, 0, fd, err);
+}
+
+/* The container's program, opened and checked by the exe guard. */
+static struct hutch_exeguard_prog program = {.fd = -1};
+
 /* Before pivot_root: mounts, then the runtime's hooks (run by the parent),
  * then createContainer hooks here.  After: the rest of the environment. */
 static int setup_container(struct hutch_init_args *a, int *console_slave, char **exe,
@@ -105,7 +127,8 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 	    .rootfs = a->rootfs,
 	    .bundle = a->bundle,
 	    .no_pivot = a->no_pivot,
-	    .in_userns = a->plan.new_user || s->linux_.namespaces[HUTCH_NS_USER].path != NULL};
+	    .in_userns = a->plan.new_user || s->linux_.namespaces[HUTCH_NS_USER].path != NULL,
+	    .idmap_trees = a->idmap_trees};
 	struct hutch_sync_msg msg;
 
 	if (hutch_rootfs_setup(s, &ro, err) < 0)
@@ -138,10 +161,15 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 	if (s->linux_.namespaces[HUTCH_NS_NETWORK].present &&
 	    s->linux_.namespaces[HUTCH_NS_NETWORK].path == NULL && hutch_ns_loopback_up(err) < 0)
 		return -1;
-	if (chdir(s->process.cwd != NULL ? s->process.cwd : "/") < 0)
-		return hutch_error_errno(err, "process.cwd: chdir to %s", s->process.cwd);
-	*exe = hutch_process_find_exe(&s->process, err);
-	if (*exe == NULL)
+	if (hutch_rootfs_chdir(s->process.cwd != NULL ? s->process.cwd : "/", err) < 0)
+		return hutch_error_prefix(err, "process.cwd");
+	/* No process: the container can be created (and hooked, inspected,
+	 * deleted) but `start` refuses it, as runtime.md says. */
+	if (s->has_process && (*exe = hutch_process_find_exe(&s->process, err)) == NULL)
+		return -1;
+	/* CVE-2019-5736: open and check the program now, before any filter */
+	if (s->has_process &&
+	    hutch_exeguard_prepare(*exe, s->process.args, 3 + a->preserve_fds, &program, err) < 0)
 		return -1;
 	if (hutch_process_set_rlimits(&s->process, err) < 0 ||
 	    hutch_process_set_oom_score_adj(&s->process, err) < 0)
@@ -152,7 +180,7 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 		umask((mode_t)s->process.user.umask);
 	else
 		umask(022);
-	return 0;
+	return load_notify_filter(a, err);
 }
 
 /* Block until `hutch start` opens the fifo for reading.  The write end stays
@@ -190,7 +218,14 @@ __attribute__((noreturn)) static void start_process(struct hutch_init_args *a, i
 	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
 	 * while we still have it.  With no_new_privs, load it last, so the
 	 * filter never sees hutch's own setup syscalls. */
-	if (!s->process.no_new_privileges && hutch_seccomp_load(&a->seccomp, &err) < 0)
+	if (!s->process.no_new_privileges && !a->seccomp.notify &&
+	    hutch_seccomp_load(&a->seccomp, &err) < 0)
+		goto fail;
+	/* Real-time policies and personality need the privileges the user
+	 * switch drops. */
+	if (hutch_process_set_scheduler(&s->process, &err) < 0 ||
+	    hutch_process_set_io_priority(&s->process, &err) < 0 ||
+	    hutch_process_set_personality(&s->linux_, &err) < 0)
 		goto fail;
 	if (hutch_process_switch_user(&s->process, &err) < 0 ||
 	    hutch_process_no_new_privs(&s->process, &err) < 0)
@@ -203,10 +238,15 @@ __attribute__((noreturn)) static void start_process(struct hutch_init_args *a, i
 	}
 	for (int fd = 3; fd < 3 + a->preserve_fds; fd++)
 		fcntl(fd, F_SETFD, 0);
-	if (s->process.no_new_privileges && hutch_seccomp_load(&a->seccomp, &err) < 0)
+	if (hutch_process_set_cpu_affinity(s->process.exec_cpu_affinity_final,
+					   "process.execCPUAffinity.final", &err) < 0 ||
+	    hutch_security_set_exec_labels(&s->process, &err) < 0)
 		goto fail;
-	execve(exe, s->process.args, s->process.env != NULL ? s->process.env : (char *[]){NULL});
-	hutch_error_errno(&err, "exec %s", exe);
+	if (s->process.no_new_privileges && !a->seccomp.notify &&
+	    hutch_seccomp_load(&a->seccomp, &err) < 0)
+		goto fail;
+	hutch_exeguard_exec(&program, exe,
+			    s->process.env != NULL ? s->process.env : (char *[]){NULL}, &err);
 fail:
 	text = strdup(hutch_error_text(err));
 	if (text != NULL)
@@ -226,26 +266,51 @@ void hutch_init_main(struct hutch_init_args *a)
 	if (hutch_sync_recv(a->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
-	if (enter_namespaces(a, &err) < 0)
+	if (hutch_process_set_cpu_affinity(a->spec->process.exec_cpu_affinity_initial,
+					   "process.execCPUAffinity.initial", &err) < 0)
+		fail(a->sync, err);
+	/* CVE-2019-5736 (exeguard.h): know our binary before any namespace;
+	 * non-dumpable once in the container's (after the id maps). */
+	if (hutch_exeguard_remember(&err) < 0 || enter_namespaces(a, &err) < 0 ||
+	    hutch_exeguard_seal(&err) < 0)
 		fail(a->sync, err);
 	if (a->plan.second_fork) {
-		pid_t pid = fork();
-		if (pid < 0) {
+		/* The init waits (EOF on GATE) until PID is sent: its own
+		 * messages (MOUNTED, ERROR) must not overtake it. */
+		int gate[2];
+		char c;
+		pid_t pid = -1;
+		if (pipe2(gate, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 			hutch_error_errno(&err, "fork the container init");
 			fail(a->sync, err);
 		}
 		if (pid > 0) {
 			char buf[32];
 			int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+			close(gate[0]);
 			hutch_sync_send(a->sync, HUTCH_SYNC_PID, buf, (size_t)n, -1, NULL);
 			_exit(0);
 		}
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
 	} else {
 		if (hutch_sync_send(a->sync, HUTCH_SYNC_PID, "0", 1, -1, &err) < 0)
 			_exit(1);
 	}
 	if (setup_container(a, &console_slave, &exe, &err) < 0)
 		fail(a->sync, err);
+	/* The pty becomes our stdio now, before the wait for `start`, as in
+	 * runc: containerd's shim reads `create`'s stdout until EOF, and with
+	 * a terminal it only gets it once we let go of the caller's stdio. */
+	if (console_slave >= 0) {
+		if (hutch_terminal_attach(console_slave, &err) < 0)
+			fail(a->sync, err);
+		if (console_slave > 2)
+			close(console_slave);
+		console_slave = -1;
+	}
 	if (hutch_sync_send(a->sync, HUTCH_SYNC_READY, NULL, 0, -1, &err) < 0)
 		_exit(1);
 	hutch_closep(&a->sync);

@@ -24,6 +24,7 @@ struct hutch_init_args {
 	int preserve_fds;
 	char *state_json;		     /* from HOOKS, for the startContainer hooks */
 	struct hutch_seccomp_filter seccomp; /* compiled by the parent */
+	int *idmap_trees;		     /* per spec mount, from hutch_rootfs_idmap_prepare */
 };
 
 /* Runs in the cloned child; never returns. */

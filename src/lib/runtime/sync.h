@@ -21,6 +21,8 @@
  *                                         masked/readonly, hostname, lo,
  *                                         console, check the executable
  *                    <------------------- [CONSOLE + pty master fd]
+ *                                         [load a notify seccomp filter]
+ *   send fd + state to listenerPath <---- [SECCOMP + notify fd]
  *                    <------------------- READY
  *   state file, pid file; exit            block on the exec fifo until start
  *
@@ -44,6 +46,7 @@ enum hutch_sync_type {
 	HUTCH_SYNC_HOOKS,
 	HUTCH_SYNC_CONSOLE,
 	HUTCH_SYNC_READY,
+	HUTCH_SYNC_SECCOMP, /* child -> parent: the seccomp notify fd (before READY) */
 };
 
 #define HUTCH_SYNC_MAX_PAYLOAD 65536

@@ -2,12 +2,12 @@
  *
  * It must stay truthful: engines (containerd, CRI-O, Podman) read it to
  * decide what to put into config.json.  Everything refuse_unsupported() in
- * parse.c refuses is reported here as disabled (intelRdt, idmapped mounts,
- * netDevices, rdma), left out of a list (SCMP_ACT_NOTIFY,
- * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV in supportedFlags) or left out
- * entirely (memoryPolicy: "unknown" is closer to the truth than a list of
- * modes hutch would refuse). */
+ * parse.c refuses is reported here as disabled (intelRdt, netDevices,
+ * rdma) or left out entirely (memoryPolicy: "unknown" is closer to the
+ * truth than a list of modes hutch would refuse).  AppArmor and SELinux
+ * are reported as the host has them (linux/security.h). */
 #include "spec/internal.h"
+#include "linux/security.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -122,6 +122,9 @@ static struct json_object *build_seccomp(struct builder *b)
 	    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
 	    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
 	    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+	    /* only valid with a listener: probe the pair (bit 5 with NEW_LISTENER) */
+	    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+	     (1UL << 5) | SECCOMP_FILTER_FLAG_NEW_LISTENER},
 	};
 	struct json_object *s = chk(b, json_object_new_object());
 	struct json_object *actions = chk(b, json_object_new_array());
@@ -131,10 +134,8 @@ static struct json_object *build_seccomp(struct builder *b)
 	struct json_object *supported = chk(b, json_object_new_array());
 
 	add(b, s, "enabled", chk(b, json_object_new_boolean(true)));
-	/* SCMP_ACT_NOTIFY is refused until listenerPath is supported. */
 	for (size_t i = 0; i < hutch_n_seccomp_actions; i++)
-		if (hutch_seccomp_actions[i].value != SCMP_ACT_NOTIFY)
-			push_str(b, actions, hutch_seccomp_actions[i].name);
+		push_str(b, actions, hutch_seccomp_actions[i].name);
 	add(b, s, "actions", actions);
 	for (size_t i = 0; i < hutch_n_seccomp_ops; i++)
 		push_str(b, ops, hutch_seccomp_ops[i].name);
@@ -146,8 +147,6 @@ static struct json_object *build_seccomp(struct builder *b)
 	for (size_t i = 0; i < hutch_n_seccomp_flags; i++)
 		push_str(b, known, hutch_seccomp_flags[i]);
 	add(b, s, "knownFlags", known);
-	/* WAIT_KILLABLE_RECV only means something with a notify listener,
-	 * and listenerPath is refused for now: it is known, not supported. */
 	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(probe); i++)
 		if (kernel_has_flag(probe[i].flag))
 			push_str(b, supported, probe[i].name);
@@ -176,10 +175,10 @@ static struct json_object *build_linux(struct builder *b)
 	add(b, cgroup, "rdma", chk(b, json_object_new_boolean(false)));
 	add(b, l, "cgroup", cgroup);
 	add(b, l, "seccomp", build_seccomp(b));
-	add(b, l, "apparmor", bool_obj(b, "enabled", false));
-	add(b, l, "selinux", bool_obj(b, "enabled", false));
+	add(b, l, "apparmor", bool_obj(b, "enabled", hutch_security_apparmor_enabled(NULL)));
+	add(b, l, "selinux", bool_obj(b, "enabled", hutch_security_selinux_enabled(NULL)));
 	add(b, l, "intelRdt", bool_obj(b, "enabled", false));
-	add(b, ext, "idmap", bool_obj(b, "enabled", false));
+	add(b, ext, "idmap", bool_obj(b, "enabled", true));
 	add(b, l, "mountExtensions", ext);
 	add(b, l, "netDevices", bool_obj(b, "enabled", false));
 	return l;

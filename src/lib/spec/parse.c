@@ -34,52 +34,15 @@ static int refuse(struct hutch_error **err, const char *field)
  * features.c). */
 static int refuse_unsupported(const struct hutch_spec *s, struct hutch_error **err)
 {
-	if (s->has_process) {
-		const struct hutch_process *p = &s->process;
-
-		if (p->has_scheduler)
-			return refuse(err, "process.scheduler");
-		if (p->has_io_priority)
-			return refuse(err, "process.ioPriority");
-		if (p->exec_cpu_affinity_initial != NULL || p->exec_cpu_affinity_final != NULL)
-			return refuse(err, "process.execCPUAffinity");
-	}
-	for (size_t i = 0; i < s->n_mounts; i++) {
-		if (s->mounts[i].n_uid_mappings > 0 || s->mounts[i].n_gid_mappings > 0)
-			return hutch_error_set(err, 0,
-					       "mounts[%zu]: idmapped mounts (uidMappings, "
-					       "gidMappings) are not supported by hutch yet",
-					       i);
-	}
 	if (s->has_linux) {
 		const struct hutch_linux *l = &s->linux_;
 
-		if (l->has_intel_rdt)
-			return refuse(err, "linux.intelRdt");
 		if (l->has_memory_policy)
 			return refuse(err, "linux.memoryPolicy");
 		if (l->n_net_devices > 0)
 			return refuse(err, "linux.netDevices");
-		if (l->has_personality)
-			return refuse(err, "linux.personality");
 		if (l->has_resources && l->resources.n_rdma > 0)
 			return refuse(err, "linux.resources.rdma");
-		if (l->has_seccomp && l->seccomp.listener_path != NULL &&
-		    l->seccomp.listener_path[0] != '\0')
-			return refuse(err, "linux.seccomp.listenerPath");
-		/* Without a listener a notify action would block the call forever. */
-		if (l->has_seccomp && l->seccomp.default_action == SCMP_ACT_NOTIFY)
-			return hutch_error_set(
-			    err, 0,
-			    "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not "
-			    "supported by hutch yet");
-		for (size_t i = 0; l->has_seccomp && i < l->seccomp.n_syscalls; i++)
-			if (l->seccomp.syscalls[i].action == SCMP_ACT_NOTIFY)
-				return hutch_error_set(
-				    err, 0,
-				    "linux.seccomp.syscalls[%zu].action: "
-				    "SCMP_ACT_NOTIFY is not supported by hutch yet",
-				    i);
 	}
 	return 0;
 }
