@@ -90,3 +90,34 @@ def test_exec_missing_binary_and_stopped(runtime, bundle):
     runtime.wait_status(cid, "stopped")
     r = runtime("exec", cid, "true")
     assert r.returncode != 0 and "stopped" in r.stderr
+
+
+def test_exec_process_scheduling_and_affinity(runtime, bundle, tmp_path):
+    """exec --process applies the process's own scheduler, ioPriority and
+    execCPUAffinity, like the container's init."""
+    cid = running(runtime, bundle)
+    proc = {"args": ["sh", "-c", "grep Cpus_allowed_list /proc/self/status; "
+                     "cat /proc/self/stat"],
+            "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0},
+            "scheduler": {"policy": "SCHED_BATCH", "nice": 7},
+            "ioPriority": {"class": "IOPRIO_CLASS_IDLE", "priority": 0},
+            "execCPUAffinity": {"final": "0"}}
+    pf = tmp_path / "p.json"
+    pf.write_text(json.dumps(proc))
+    r = runtime.ok("exec", "--process", str(pf), cid)
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[-1] == "0", lines
+    stat = lines[1].rsplit(")", 1)[1].split()
+    # fields after "(comm)": nice is field 19 overall, policy field 41
+    assert stat[19 - 3] == "7", stat
+    assert stat[41 - 3] == "3", stat  # SCHED_BATCH
+
+
+def test_exec_apparmor_refused_without_apparmor(runtime, bundle):
+    if os.path.exists("/sys/module/apparmor/parameters/enabled"):
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            if f.read().strip() == "Y":
+                return  # the host has AppArmor: nothing to refuse here
+    cid = running(runtime, bundle)
+    r = runtime("exec", "--apparmor", "some-profile", cid, "true")
+    assert r.returncode != 0 and "AppArmor" in r.stderr

@@ -20,6 +20,7 @@
 #include "linux/process.h"
 #include "linux/rootfs.h"
 #include "linux/seccomp.h"
+#include "linux/security.h"
 #include "linux/terminal.h"
 #include "relay.h"
 #include "spec/model.h"
@@ -118,6 +119,9 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	if (hutch_sync_recv(x->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
+	if (hutch_process_set_cpu_affinity(x->proc->exec_cpu_affinity_initial,
+					   "process.execCPUAffinity.initial", &err) < 0)
+		goto fail;
 	/* CVE-2019-5736 (exeguard.h): know our binary before joining, and be
 	 * non-dumpable while we are hutch in the container's namespaces. */
 	if (hutch_exeguard_remember(&err) < 0 || hutch_exeguard_seal(&err) < 0 ||
@@ -165,7 +169,9 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	if (exe == NULL ||
 	    hutch_exeguard_prepare(exe, x->proc->args, 3 + x->preserve_fds, &program, &err) < 0 ||
 	    hutch_process_set_rlimits(x->proc, &err) < 0 ||
-	    hutch_process_set_oom_score_adj(x->proc, &err) < 0)
+	    hutch_process_set_oom_score_adj(x->proc, &err) < 0 ||
+	    hutch_process_set_scheduler(x->proc, &err) < 0 ||
+	    hutch_process_set_io_priority(x->proc, &err) < 0)
 		goto fail;
 	if (x->proc->user.has_umask)
 		umask((mode_t)x->proc->user.umask);
@@ -182,6 +188,10 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	for (int fd = 3; fd < 3 + x->preserve_fds; fd++)
 		fcntl(fd, F_SETFD, 0);
+	if (hutch_process_set_cpu_affinity(x->proc->exec_cpu_affinity_final,
+					   "process.execCPUAffinity.final", &err) < 0 ||
+	    hutch_security_set_exec_labels(x->proc, &err) < 0)
+		goto fail;
 	hutch_exeguard_exec(&program, exe, x->proc->env != NULL ? x->proc->env : (char *[]){NULL},
 			    &err);
 fail:
@@ -294,11 +304,9 @@ static int refuse_unsupported(const struct hutch_exec_opts *o, const struct hutc
 {
 	if (o->cgroup != NULL)
 		return hutch_error_set(err, ENOTSUP, "--cgroup: not supported by hutch yet");
-	if (p->apparmor_profile != NULL && p->apparmor_profile[0] != '\0')
-		return hutch_error_set(err, ENOTSUP,
-				       "apparmorProfile \"%s\": AppArmor is not supported by hutch "
-				       "yet",
-				       p->apparmor_profile);
+	/* AppArmor, SELinux label, scheduler...: the same checks as create */
+	if (hutch_security_check_process(p, NULL, err) < 0)
+		return -1;
 	if (p->terminal && o->console_socket == NULL && o->detach)
 		return hutch_error_set(err, EINVAL,
 				       "exec --detach with a terminal needs --console-socket");
