@@ -134,6 +134,17 @@ struct hutch_state *hutch_rt_load(const struct hutch_context *ctx, const char *i
 	return steal_ptr(st);
 }
 
+struct hutch_state *hutch_rt_load_locked(const struct hutch_context *ctx, const char *id, int *lock,
+					 struct hutch_cgroup **cgp, struct hutch_error **err)
+{
+	if (hutch_id_check(id, err) < 0)
+		return NULL;
+	*lock = hutch_state_lock(ctx->root, id, err);
+	if (*lock < 0)
+		return NULL;
+	return hutch_rt_load(ctx, id, cgp, err);
+}
+
 int hutch_rt_wait_forwarding(pid_t pid, int *status, struct hutch_error **err)
 {
 	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};

@@ -34,6 +34,10 @@ pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd);
  * (optional) gets its cgroup. */
 struct hutch_state *hutch_rt_load(const struct hutch_context *ctx, const char *id,
 				  struct hutch_cgroup **cgp, struct hutch_error **err);
+/* The same for a mutating command: checks the id, takes the container's
+ * lock (*lock, to close when done), then reads the state. */
+struct hutch_state *hutch_rt_load_locked(const struct hutch_context *ctx, const char *id, int *lock,
+					 struct hutch_cgroup **cgp, struct hutch_error **err);
 /* Wait for PID (our child, or reparented to us), forwarding the usual
  * signals to it; *status as a shell reports it. */
 int hutch_rt_wait_forwarding(pid_t pid, int *status, struct hutch_error **err);

@@ -542,12 +542,7 @@ int hutch_container_start(const struct hutch_context *ctx, const char *id, struc
 	int notify = -1;
 	_cleanup_state_ struct hutch_state *st = NULL;
 
-	if (hutch_id_check(id, err) < 0)
-		return -1;
-	lock = hutch_state_lock(ctx->root, id, err);
-	if (lock < 0)
-		return -1;
-	st = hutch_rt_load(ctx, id, NULL, err);
+	st = hutch_rt_load_locked(ctx, id, &lock, NULL, err);
 	if (st == NULL || hutch_relay_notify_listen(ctx->root, id, &notify, err) < 0)
 		return -1;
 	if (start_locked(ctx, st, err) < 0) {
@@ -611,12 +606,7 @@ int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
 	_cleanup_state_ struct hutch_state *st = NULL;
 
-	if (hutch_id_check(id, err) < 0)
-		return -1;
-	lock = hutch_state_lock(ctx->root, id, err);
-	if (lock < 0)
-		return -1;
-	st = hutch_rt_load(ctx, id, &cg, err);
+	st = hutch_rt_load_locked(ctx, id, &lock, &cg, err);
 	if (st == NULL)
 		return -1;
 	if (st->status != HUTCH_STATUS_STOPPED) {
@@ -647,12 +637,7 @@ static int freeze(const struct hutch_context *ctx, const char *id, bool on,
 	_cleanup_state_ struct hutch_state *st = NULL;
 	enum hutch_status want = on ? HUTCH_STATUS_RUNNING : HUTCH_STATUS_PAUSED;
 
-	if (hutch_id_check(id, err) < 0)
-		return -1;
-	lock = hutch_state_lock(ctx->root, id, err);
-	if (lock < 0)
-		return -1;
-	st = hutch_rt_load(ctx, id, &cg, err);
+	st = hutch_rt_load_locked(ctx, id, &lock, &cg, err);
 	if (st == NULL)
 		return -1;
 	if (st->status != want && !(on && st->status == HUTCH_STATUS_CREATED))
@@ -681,12 +666,7 @@ int hutch_container_update(const struct hutch_context *ctx, const char *id,
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
 	_cleanup_state_ struct hutch_state *st = NULL;
 
-	if (hutch_id_check(id, err) < 0)
-		return -1;
-	lock = hutch_state_lock(ctx->root, id, err);
-	if (lock < 0)
-		return -1;
-	st = hutch_rt_load(ctx, id, &cg, err);
+	st = hutch_rt_load_locked(ctx, id, &lock, &cg, err);
 	if (st == NULL)
 		return -1;
 	if (st->status == HUTCH_STATUS_STOPPED)
