@@ -50,6 +50,11 @@ int cli_fail(struct hutch_error *e);
 int cli_bool(const struct cli_help *h, const char *flag, const char *arg, bool *out);
 /* A non-negative int option value. */
 int cli_uint(const struct cli_help *h, const char *flag, const char *arg, int *out);
+/* *DST = ARG made absolute (freeing the old *DST); prints the error. */
+int cli_set_path(char **dst, const char *arg);
+/* A command that takes only ID and --help and makes one library call. */
+int cli_id_command(const struct cli_help *h, int argc, char **argv, struct hutch_cli *g,
+		   int (*fn)(const struct hutch_context *, const char *, struct hutch_error **));
 /* PATH made absolute against the cwd (no symlink resolution); malloc'd. */
 char *cli_abspath(const char *path, struct hutch_error **err);
 

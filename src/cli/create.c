@@ -27,20 +27,6 @@ void cli_create_args_clear(struct cli_create_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Paths are made absolute here: the library may change directory. */
-static int set_path(char **dst, const char *arg)
-{
-	_cleanup_error_ struct hutch_error *e = NULL;
-
-	free(*dst);
-	*dst = cli_abspath(arg, &e);
-	if (*dst == NULL) {
-		cli_fail(steal_ptr(e));
-		return -1;
-	}
-	return 0;
-}
-
 /* 0: parsed; -1: --help was printed (exit 0); 1: usage error printed (exit 1). */
 int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 		     struct cli_create_args *a)
@@ -83,15 +69,15 @@ int cli_parse_create(const struct cli_help *h, bool run, int argc, char **argv,
 		case CLI_OPT_ERROR:
 			return 1;
 		case OPT_BUNDLE:
-			if (set_path(&a->bundle, optarg) < 0)
+			if (cli_set_path(&a->bundle, optarg) < 0)
 				return 1;
 			break;
 		case OPT_PID_FILE:
-			if (set_path(&a->pid_file, optarg) < 0)
+			if (cli_set_path(&a->pid_file, optarg) < 0)
 				return 1;
 			break;
 		case OPT_CONSOLE_SOCKET:
-			if (set_path(&a->console_socket, optarg) < 0)
+			if (cli_set_path(&a->console_socket, optarg) < 0)
 				return 1;
 			break;
 		case OPT_PRESERVE_FDS:

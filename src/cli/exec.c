@@ -111,19 +111,6 @@ static int parse_user(const char *arg, struct hutch_exec_opts *o)
 	return 0;
 }
 
-static int set_path(char **dst, const char *arg)
-{
-	_cleanup_error_ struct hutch_error *e = NULL;
-
-	free(*dst);
-	*dst = cli_abspath(arg, &e);
-	if (*dst == NULL) {
-		cli_fail(steal_ptr(e));
-		return -1;
-	}
-	return 0;
-}
-
 /* 0: parsed; -1: help shown; 1: error. */
 static int parse(int argc, char **argv, struct exec_args *a)
 {
@@ -155,7 +142,7 @@ static int parse(int argc, char **argv, struct exec_args *a)
 		case CLI_OPT_HELP:
 			return -1;
 		case 'p':
-			if (set_path(&a->process_file, optarg) < 0)
+			if (cli_set_path(&a->process_file, optarg) < 0)
 				return 1;
 			break;
 		case 'e':
@@ -204,11 +191,11 @@ static int parse(int argc, char **argv, struct exec_args *a)
 				return 1;
 			break;
 		case OPT_PID_FILE:
-			if (set_path(&a->pid_file, optarg) < 0)
+			if (cli_set_path(&a->pid_file, optarg) < 0)
 				return 1;
 			break;
 		case OPT_CONSOLE_SOCKET:
-			if (set_path(&a->console_socket, optarg) < 0)
+			if (cli_set_path(&a->console_socket, optarg) < 0)
 				return 1;
 			break;
 		case OPT_PRESERVE_FDS:

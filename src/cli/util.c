@@ -148,3 +148,35 @@ int cli_not_implemented(const char *name, int argc, char **argv)
 	fprintf(stderr, "hutch: %s: not implemented yet\n", name);
 	return 1;
 }
+
+int cli_set_path(char **dst, const char *arg)
+{
+	_cleanup_error_ struct hutch_error *e = NULL;
+
+	free(*dst);
+	*dst = cli_abspath(arg, &e);
+	if (*dst == NULL) {
+		cli_fail(steal_ptr(e));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_id_command(const struct cli_help *h, int argc, char **argv, struct hutch_cli *g,
+		   int (*fn)(const struct hutch_context *, const char *, struct hutch_error **))
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct hutch_error *e = NULL;
+	int c;
+
+	while ((c = cli_getopt(h, argc, argv, "", opts)) != -1)
+		return c == CLI_OPT_HELP ? 0 : 1;
+	if (cli_nargs(h, argc, argv, 1, 1) < 0)
+		return 1;
+	if (fn(&g->ctx, argv[optind], &e) < 0)
+		return cli_fail(e);
+	return 0;
+}

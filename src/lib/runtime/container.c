@@ -463,16 +463,21 @@ char *hutch_container_state(const struct hutch_context *ctx, const char *id,
 
 /* ---- start ---------------------------------------------------------------------- */
 
-static void run_hooks_from_state(const struct hutch_state *st, enum hutch_hook_kind kind,
-				 enum hutch_status status)
+/* The config saved at create (hooks, process), parsed once per command;
+ * NULL when there is none or it no longer parses. */
+static struct hutch_spec *saved_spec(const struct hutch_state *st)
 {
-	_cleanup_spec_ struct hutch_spec *spec = NULL;
+	if (st->config_json == NULL)
+		return NULL;
+	return hutch_spec_parse(st->config_json, strlen(st->config_json), NULL);
+}
+
+static void run_saved_hooks(const struct hutch_spec *spec, const struct hutch_state *st,
+			    enum hutch_hook_kind kind, enum hutch_status status)
+{
 	_cleanup_free_ char *json = NULL;
 	struct hutch_state copy = *st;
 
-	if (st->config_json == NULL)
-		return;
-	spec = hutch_spec_parse(st->config_json, strlen(st->config_json), NULL);
 	if (spec == NULL || spec->hooks[kind].n == 0)
 		return;
 	copy.status = status;
@@ -481,28 +486,19 @@ static void run_hooks_from_state(const struct hutch_state *st, enum hutch_hook_k
 		hutch_hooks_run_warn(&spec->hooks[kind], hutch_hook_name(kind), json);
 }
 
-static bool has_process(const struct hutch_state *st)
-{
-	_cleanup_spec_ struct hutch_spec *spec = NULL;
-
-	if (st->config_json == NULL)
-		return true;
-	spec = hutch_spec_parse(st->config_json, strlen(st->config_json), NULL);
-	return spec == NULL || spec->has_process;
-}
-
 static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
 			struct hutch_error **err)
 {
 	_cleanup_free_ char *fifo = hutch_state_fifo_path(ctx->root, st->id);
 	_cleanup_close_ int fd = -1, pidfd = -1;
+	_cleanup_spec_ struct hutch_spec *spec = saved_spec(st);
 	char buf[4096];
 	ssize_t n;
 
 	if (st->status != HUTCH_STATUS_CREATED)
 		return hutch_error_set(err, EINVAL, "cannot start container %s: it is %s", st->id,
 				       hutch_status_name(st->status));
-	if (!has_process(st))
+	if (spec != NULL && !spec->has_process)
 		return hutch_error_set(
 		    err, EINVAL, "cannot start container %s: its config has no process", st->id);
 	/* The pidfd first: opening the fifo lets the init execve, and a short
@@ -532,7 +528,7 @@ static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
 		buf[n] = '\0';
 		return hutch_error_set(err, 0, "start %s: %s", st->id, buf);
 	}
-	run_hooks_from_state(st, HUTCH_HOOK_POSTSTART, HUTCH_STATUS_RUNNING);
+	run_saved_hooks(spec, st, HUTCH_HOOK_POSTSTART, HUTCH_STATUS_RUNNING);
 	return 0;
 }
 
@@ -623,7 +619,10 @@ int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool
 		return -1;
 	if (cg != NULL && hutch_cgroup_destroy(cg, err) < 0)
 		return -1;
-	run_hooks_from_state(st, HUTCH_HOOK_POSTSTOP, HUTCH_STATUS_STOPPED);
+	{
+		_cleanup_spec_ struct hutch_spec *spec = saved_spec(st);
+		run_saved_hooks(spec, st, HUTCH_HOOK_POSTSTOP, HUTCH_STATUS_STOPPED);
+	}
 	return hutch_state_remove(ctx->root, id, err);
 }
 
