@@ -90,6 +90,11 @@ def test_process_placed_in_all_hierarchies(runtime, bundle):
         for ctrl in ("memory", "pids", "cpu", "cpuset"):
             match = [p for c, p in by_ctrl.items() if ctrl in c.split(",")]
             assert match == [want], (ctrl, lines)
+        # every v1 hierarchy, named ones (name=systemd) included: the init
+        # joins them itself through their tasks files
+        for ctrls, path in by_ctrl.items():
+            if ctrls:
+                assert path == want, (ctrls, lines)
         if MODE == "hybrid":
             # hugetlb lives on the unified tree here: the container must be there too
             assert by_ctrl.get("") == want, lines

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "cgroup/cgroup-internal.h"
+#include "core/cleanup.h"
 #include "core/error.h"
 #include "spec/model.h"
 
@@ -782,9 +783,85 @@ TEST(create_v2_controllers)
 	CHECK_CONTAINS(writes, "cgroup.subtree_control=+pids\n");
 	CHECK(strstr(writes, "+memory") == NULL); /* already on */
 	CHECK(exists("hutch/c1"));
-	CHECK_INT(hutch_cgroup_clone_fd(cg) >= 0, 1);
+	{
+		struct hutch_cgroup_join j;
+		CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), 0);
+		CHECK(j.clone_fd >= 0); /* cgroup2: CLONE_INTO_CGROUP, no file to write */
+		CHECK_INT((int)j.n, 0);
+		hutch_cgroup_join_close(&j);
+		CHECK_INT(j.clone_fd, -1);
+	}
 	CHECK_INT(hutch_cgroup_destroy(cg, &e), 0);
 	CHECK(!exists("hutch"));
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
+/* ---- join ------------------------------------------------------------------------ */
+
+static const char *const v1_dirs[] = {"cpu",	 "cpuacct", "cpuset", "memory", "devices",
+				      "freezer", "blkio",   "pids",   "systemd"};
+
+TEST(join_hybrid)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	struct hutch_cgroup_join j;
+	char rel[256];
+
+	reset();
+	cg = open_cg(HUTCH_CGROUP_HYBRID, "/hutch/c1", "c1", &e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
+		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
+		put(rel, "");
+	}
+	mk("unified/hutch/c1");
+	CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), 0);
+	/* every v1 hierarchy by its tasks file, the cgroup2 tree by clone3 */
+	CHECK_INT((int)j.n, (int)HUTCH_ARRAY_SIZE(v1_dirs));
+	CHECK(j.clone_fd >= 0);
+	CHECK_INT(hutch_cgroup_join_self(&j, &e), 0);
+	CHECK_INT((int)j.n, 0);
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
+		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
+		CHECK_STR(get(rel), "0"); /* "0": the writer itself, one thread */
+	}
+	hutch_cgroup_join_close(&j);
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
+TEST(join_missing_hierarchy)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	struct hutch_cgroup_join j;
+	char rel[256];
+	int before, after;
+
+	reset();
+	cg = open_cg(HUTCH_CGROUP_LEGACY, "/hutch/c1", "c1", &e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
+		if (strcmp(v1_dirs[i], "memory") == 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
+		put(rel, "");
+	}
+	before = dup(0);
+	close(before);
+	CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), -1);
+	CHECK(e != NULL && strstr(hutch_error_text(e), "memory/hutch/c1") != NULL);
+	CHECK_INT(j.clone_fd, -1);
+	CHECK_INT((int)j.n, 0);
+	after = dup(0); /* the lowest free fd: nothing opened stays open */
+	close(after);
+	CHECK_INT(after, before);
 	hutch_error_free(e);
 	hutch_cgroup_free(cg);
 }
@@ -1260,6 +1337,8 @@ int main(void)
 	RUN(create_destroy_v1);
 	RUN(create_cpuset_copy);
 	RUN(create_v2_controllers);
+	RUN(join_hybrid);
+	RUN(join_missing_hierarchy);
 	RUN(pids_and_freeze_v1);
 	RUN(freeze_v2_timeout);
 	RUN(device_filter);

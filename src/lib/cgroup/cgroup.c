@@ -615,24 +615,80 @@ int hutch_cgroup_update(struct hutch_cgroup *cg, const struct hutch_resources *r
 	return hutch_cg_set_resources(cg, r, true, err);
 }
 
-/* ---- enter, clone_fd --------------------------------------------------------- */
+/* ---- enter, join -------------------------------------------------------------- */
 
-int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, struct hutch_error **err)
+int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, bool v2_only, struct hutch_error **err)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++)
-		if (hutch_cg_write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
+		if ((!v2_only || cg->h[i].v2) &&
+		    hutch_cg_write(cg->h[i].dir, "cgroup.procs", buf, err) < 0)
 			return hutch_error_prefix(err, "join cgroup %s", cg->path);
 	return 0;
 }
 
-int hutch_cgroup_clone_fd(struct hutch_cgroup *cg)
+int hutch_cgroup_join_open(struct hutch_cgroup *cg, struct hutch_cgroup_join *j,
+			   struct hutch_error **err)
 {
-	if (cg->mode != HUTCH_CGROUP_UNIFIED || cg->unified < 0)
-		return -1;
-	return open(cg->h[cg->unified].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t i;
+
+	j->clone_fd = -1;
+	j->n = 0;
+	j->tasks = calloc(cg->n > 0 ? cg->n : 1, sizeof(int));
+	j->dirs = calloc(cg->n > 0 ? cg->n : 1, sizeof(char *));
+	if (j->tasks == NULL || j->dirs == NULL) {
+		hutch_cgroup_join_close(j);
+		return hutch_error_set(err, ENOMEM, "join cgroup %s", cg->path);
+	}
+	for (i = 0; i < cg->n; i++) {
+		_cleanup_free_ char *path = NULL;
+		int fd;
+		if (cg->h[i].v2) {
+			j->clone_fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (j->clone_fd < 0)
+				goto fail;
+			continue;
+		}
+		if (asprintf(&path, "%s/tasks", cg->h[i].dir) < 0) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		j->dirs[j->n] = cg->h[i].dir;
+		j->tasks[j->n++] = fd;
+	}
+	return 0;
+fail:
+	hutch_error_errno(err, "join cgroup %s", cg->h[i].dir);
+	hutch_cgroup_join_close(j);
+	return -1;
+}
+
+int hutch_cgroup_join_self(struct hutch_cgroup_join *j, struct hutch_error **err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < j->n && rc == 0; i++)
+		if (write(j->tasks[i], "0", 1) != 1)
+			rc = hutch_error_errno(err, "join cgroup %s", j->dirs[i]);
+	hutch_cgroup_join_close(j);
+	return rc;
+}
+
+void hutch_cgroup_join_close(struct hutch_cgroup_join *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		close(j->tasks[i]);
+	free(j->tasks);
+	free(j->dirs);
+	j->tasks = NULL;
+	j->dirs = NULL;
+	j->n = 0;
+	hutch_closep(&j->clone_fd);
 }
 
 /* ---- pids ------------------------------------------------------------------- */

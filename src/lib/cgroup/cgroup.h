@@ -58,11 +58,32 @@ int hutch_cgroup_apply(struct hutch_cgroup *cg, const struct hutch_resources *r,
 /* Like apply, but fields that are zero mean "unchanged" (update). */
 int hutch_cgroup_update(struct hutch_cgroup *cg, const struct hutch_resources *r,
 			struct hutch_error **err);
-/* Move PID into the cgroup in every hierarchy. */
-int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, struct hutch_error **err);
-/* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1
- * when the layout does not allow it (v1 controllers in use). */
-int hutch_cgroup_clone_fd(struct hutch_cgroup *cg);
+/* Move PID into the cgroup in every hierarchy (or only the cgroup2 one). */
+int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, bool v2_only, struct hutch_error **err);
+
+/* How a new process joins the container's cgroup without the kernel's
+ * global threadgroup lock: a write of a pid to cgroup.procs takes it, and
+ * its first writer waits for an RCU grace period (8-15 ms on this kind of
+ * host, most of a container's start).  Instead, the cgroup2 part is joined
+ * by clone3(CLONE_INTO_CGROUP), and each v1 hierarchy by the new process
+ * itself, still single-threaded, writing "0" to the hierarchy's tasks file:
+ * a thread moving itself takes no global lock.  The parent opens the files
+ * (the kernel checks the opener's credentials), so the child can join from
+ * inside its new user namespace.
+ *
+ *   parent: join_open; clone(clone_fd); [enter(pid, v2_only) if
+ *           CLONE_INTO_CGROUP did not take]; join_close
+ *   child:  join_self (before any thread, fork or namespace change) */
+struct hutch_cgroup_join {
+	int clone_fd;	   /* the cgroup2 directory, or -1 */
+	int *tasks;	   /* one O_WRONLY fd per v1 hierarchy */
+	const char **dirs; /* their directories, for errors (not owned) */
+	size_t n;
+};
+int hutch_cgroup_join_open(struct hutch_cgroup *cg, struct hutch_cgroup_join *j,
+			   struct hutch_error **err);
+int hutch_cgroup_join_self(struct hutch_cgroup_join *j, struct hutch_error **err);
+void hutch_cgroup_join_close(struct hutch_cgroup_join *j);
 /* The pids in the container's cgroup (malloc'd array). */
 int hutch_cgroup_pids(struct hutch_cgroup *cg, pid_t **pids, size_t *n, struct hutch_error **err);
 /* Send SIG to every process in the cgroup (v2 cgroup.kill for SIGKILL;

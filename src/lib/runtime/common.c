@@ -88,19 +88,25 @@ int hutch_rt_write_pid_file(const char *path, pid_t pid, struct hutch_error **er
 	return 0;
 }
 
-/* clone3 (with CLONE_INTO_CGROUP when the cgroup layout allows it), or the
- * classic clone on kernels without clone3.  fork semantics: no new stack. */
-pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd)
+/* clone3 (with CLONE_INTO_CGROUP when CGROUP_FD >= 0), or the classic clone
+ * on kernels without clone3, when *INTO_CGROUP says the child is not in
+ * that cgroup yet.  fork semantics: no new stack. */
+pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd, bool *into_cgroup)
 {
 	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
 	pid_t pid;
 
+	*into_cgroup = false;
 	if (cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgroup_fd;
 	}
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+	if (pid >= 0) {
+		*into_cgroup = cgroup_fd >= 0;
+		return pid;
+	}
+	if (errno != ENOSYS && errno != E2BIG && errno != EINVAL)
 		return pid;
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }

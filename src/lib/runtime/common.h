@@ -29,7 +29,7 @@ void hutch_rt_kill_and_wait(pid_t pid, unsigned long long start_time);
 void hutch_rt_now_rfc3339(char *buf, size_t size);
 int hutch_rt_write_pid_file(const char *path, pid_t pid, struct hutch_error **err);
 /* clone3 (CLONE_INTO_CGROUP when cgroup_fd >= 0) or clone, fork-style. */
-pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd);
+pid_t hutch_rt_clone(unsigned long flags, int cgroup_fd, bool *into_cgroup);
 /* Read a container's state, refining the status with the freezer; *cgp
  * (optional) gets its cgroup. */
 struct hutch_state *hutch_rt_load(const struct hutch_context *ctx, const char *id,

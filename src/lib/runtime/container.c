@@ -141,8 +141,9 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 {
 	const struct hutch_linux *l = &c->spec->linux_;
 	int pair[2];
-	int cgfd = c->cg != NULL ? hutch_cgroup_clone_fd(c->cg) : -1;
+	struct hutch_cgroup_join join = {.clone_fd = -1};
 	struct hutch_sync_msg msg;
+	bool into_cgroup;
 	long pid;
 
 	if (hutch_sync_pair(pair, err) < 0)
@@ -154,12 +155,21 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		close(pair[1]);
 		return -1;
 	}
-	c->child = hutch_rt_clone(a->plan.clone_flags, cgfd);
+	if (c->cg != NULL) {
+		if (hutch_cgroup_join_open(c->cg, &join, err) < 0) {
+			close(pair[1]);
+			hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+			return -1;
+		}
+		a->cg_join = &join;
+	}
+	c->child = hutch_rt_clone(a->plan.clone_flags, join.clone_fd, &into_cgroup);
 	if (c->child < 0) {
 		hutch_error_errno(err, "clone the container process (flags 0x%lx)",
 				  a->plan.clone_flags);
 		close(pair[1]);
 		hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+		hutch_cgroup_join_close(&join);
 		return -1;
 	}
 	if (c->child == 0) {
@@ -168,10 +178,15 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 	}
 	close(pair[1]);
 	hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+	a->cg_join = NULL;
+	if (join.clone_fd >= 0 && !into_cgroup &&
+	    hutch_cgroup_enter(c->cg, c->child, true, err) < 0) {
+		hutch_cgroup_join_close(&join);
+		return -1;
+	}
+	hutch_cgroup_join_close(&join);
 	if ((a->plan.clone_flags & CLONE_NEWUSER) &&
 	    hutch_ns_write_idmaps(c->child, l, false, err) < 0)
-		return -1;
-	if (cgfd < 0 && c->cg != NULL && hutch_cgroup_enter(c->cg, c->child, err) < 0)
 		return -1;
 	if (hutch_sync_send(c->sync, HUTCH_SYNC_GO, NULL, 0, -1, err) < 0)
 		return -1;

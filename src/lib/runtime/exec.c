@@ -54,6 +54,7 @@ struct exec_child {
 	int sync;
 	int preserve_fds;
 	struct hutch_seccomp_filter seccomp;
+	struct hutch_cgroup_join *cg_join; /* cgroup.h; NULL: no cgroup */
 };
 
 static const char *proc_ns_name(int t)
@@ -119,6 +120,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	if (hutch_sync_recv(x->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
+	if (x->cg_join != NULL && hutch_cgroup_join_self(x->cg_join, &err) < 0)
+		goto fail;
 	if (hutch_process_set_cpu_affinity(x->proc->exec_cpu_affinity_initial,
 					   "process.execCPUAffinity.initial", &err) < 0)
 		goto fail;
@@ -351,7 +354,9 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	struct hutch_sync_msg msg;
 	struct hutch_relay_console con = {.listen_fd = -1};
 	struct hutch_exec_opts own;
-	int pair[2] = {-1, -1}, cgfd = -1, rc = -1, master = -1;
+	int pair[2] = {-1, -1}, rc = -1, master = -1;
+	struct hutch_cgroup_join join = {.clone_fd = -1};
+	bool into_cgroup = false;
 	pid_t child = -1, target = -1;
 	long pid;
 
@@ -400,8 +405,12 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	x.sync = pair[1];
-	cgfd = cg != NULL ? hutch_cgroup_clone_fd(cg) : -1;
-	child = hutch_rt_clone(0, cgfd);
+	if (cg != NULL) {
+		if (hutch_cgroup_join_open(cg, &join, err) < 0)
+			goto out;
+		x.cg_join = &join;
+	}
+	child = hutch_rt_clone(0, join.clone_fd, &into_cgroup);
 	if (child < 0) {
 		hutch_error_errno(err, "exec: clone");
 		goto out;
@@ -411,8 +420,9 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 		exec_child_main(&x);
 	}
 	hutch_closep(&pair[1]);
-	if (cgfd < 0 && cg != NULL && hutch_cgroup_enter(cg, child, err) < 0)
+	if (join.clone_fd >= 0 && !into_cgroup && hutch_cgroup_enter(cg, child, true, err) < 0)
 		goto kill;
+	hutch_cgroup_join_close(&join);
 	if (hutch_sync_send(pair[0], HUTCH_SYNC_GO, NULL, 0, -1, err) < 0 ||
 	    hutch_sync_recv(pair[0], HUTCH_SYNC_PID, &msg, err) < 0)
 		goto kill;
@@ -445,6 +455,7 @@ kill:
 		waitpid(child, NULL, 0);
 	}
 out:
+	hutch_cgroup_join_close(&join);
 	hutch_relay_console_close(&con);
 	hutch_closep(&master);
 	for (int t = 0; t < HUTCH_NS__COUNT; t++)

@@ -266,6 +266,9 @@ void hutch_init_main(struct hutch_init_args *a)
 	if (hutch_sync_recv(a->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
+	/* Into the container's cgroup first: its limits cover all that follows. */
+	if (a->cg_join != NULL && hutch_cgroup_join_self(a->cg_join, &err) < 0)
+		fail(a->sync, err);
 	if (hutch_process_set_cpu_affinity(a->spec->process.exec_cpu_affinity_initial,
 					   "process.execCPUAffinity.initial", &err) < 0)
 		fail(a->sync, err);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup/cgroup.h"
 #include "linux/ns.h"
 #include "linux/seccomp.h"
 #include "spec/model.h"
@@ -25,6 +26,7 @@ struct hutch_init_args {
 	char *state_json;		     /* from HOOKS, for the startContainer hooks */
 	struct hutch_seccomp_filter seccomp; /* compiled by the parent */
 	int *idmap_trees;		     /* per spec mount, from hutch_rootfs_idmap_prepare */
+	struct hutch_cgroup_join *cg_join;   /* the v1 hierarchies to join (cgroup.h), or NULL */
 };
 
 /* Runs in the cloned child; never returns. */
