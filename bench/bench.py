@@ -888,6 +888,15 @@ unset multiplot
 # ----------------------------------------------------------------- main ----
 
 
+def state_on_tmpfs(tmp):
+    """The runtimes' --root dirs on a tmpfs (private to our namespace), as
+    their defaults (/run/hutch, /run/crun, /run/runc) are on a real host."""
+    state = os.path.join(tmp, "state")
+    os.makedirs(state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=700", "tmpfs", state],
+                   check=True, timeout=10)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small N for a smoke test")
@@ -914,6 +923,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     outdir = os.path.join(args.out, started.strftime("%Y%m%dT%H%M%SZ"))
     tmp = tempfile.mkdtemp(prefix="hutch-bench-")
+    state_on_tmpfs(tmp)
     bench = None
     phases = set(args.only.split(",")) if args.only else None
     want = lambda p: phases is None or p in phases  # noqa: E731
