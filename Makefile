@@ -68,7 +68,7 @@ fuzz:
 
 asan:
 	@test -f $(BUILD_ASAN)/build.ninja || meson setup $(BUILD_ASAN) \
-		-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false \
 		-Dc_args=-fno-sanitize-recover=all
 	ninja -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -589,7 +589,8 @@ class Bench:
             libs, libsize = [], 0
             for line in ldd.splitlines():
                 parts = line.split()
-                if not parts or "linux-vdso" in parts[0]:
+                if not parts or "linux-vdso" in parts[0] or "statically linked" in line \
+                        or "not a dynamic executable" in line:
                     continue
                 path = parts[2] if len(parts) >= 3 and parts[1] == "=>" else parts[0]
                 libs.append(os.path.basename(parts[0]))
@@ -602,7 +603,7 @@ class Bench:
                 ver = []
             ver = " ".join(v.strip() for v in ver[:3] if v.startswith(("hutch", "crun", "runc", "commit")))
             info[r.name] = {"path": r.binary, "version": ver, "size": size, "libs": libs, "libsize": libsize,
-                            "static": "not a dynamic executable" in ldd or not libs}
+                            "static": not libs}
         info["floor"] = {"path": "bench/floor.c (gcc -O2)", "size": os.path.getsize(self.floor.binary),
                          "libs": ["libc.so.6"], "libsize": 0, "static": False}
         self.extra["static"] = info

@@ -61,13 +61,23 @@ static char *status_of(struct hutch_cli *g, const struct hutch_state *st)
 	return r != NULL ? r : strdup(hutch_status_name(st->status));
 }
 
+/* The name from /etc/passwd itself (fgetpwent: no NSS modules, which a
+ * static binary could not load), else "#UID" as runc prints. */
 static char *owner_name(uid_t uid)
 {
-	struct passwd *pw = getpwuid(uid);
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
 	char *r;
 
-	if (pw != NULL && pw->pw_name != NULL)
-		return strdup(pw->pw_name);
+	while (f != NULL && (pw = fgetpwent(f)) != NULL) {
+		if (pw->pw_uid == uid && pw->pw_name != NULL) {
+			r = strdup(pw->pw_name);
+			fclose(f);
+			return r;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
 	if (asprintf(&r, "#%u", (unsigned)uid) < 0)
 		return NULL;
 	return r;

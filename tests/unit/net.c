@@ -380,6 +380,61 @@ TEST(nl_addr_route_setup)
 	CHECK(t.tb[IFLA_IFNAME] && strcmp(mnl_attr_get_str(t.tb[IFLA_IFNAME]), "hv0a010007") == 0);
 }
 
+/* The link name parser (the dump reply) against a message built here, and
+ * against truncated or unterminated attributes. */
+TEST(nl_link_name)
+{
+	char buf[HUTCH_NL_BUFSIZE];
+	struct nlmsghdr *nlh = hutch_nl_build_newlink(buf, "br-test", "bridge");
+	struct nlattr *a;
+
+	CHECK_STR(hutch_nl_link_name(nlh), "br-test");
+	/* the name attribute claims more than the message holds */
+	a = (struct nlattr *)((char *)nlh + NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct ifinfomsg))));
+	CHECK_INT(a->nla_type, IFLA_IFNAME);
+	a->nla_len = 4000;
+	CHECK(hutch_nl_link_name(nlh) == NULL);
+	/* no NUL inside the attribute */
+	nlh = hutch_nl_build_dellink(buf, "abc");
+	a = (struct nlattr *)((char *)nlh + NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct ifinfomsg))));
+	a->nla_len = NLA_HDRLEN + 3;
+	CHECK(hutch_nl_link_name(nlh) == NULL);
+	/* shorter than an ifinfomsg */
+	nlh->nlmsg_len = NLMSG_LENGTH(4);
+	CHECK(hutch_nl_link_name(nlh) == NULL);
+}
+
+/* A message that does not fit the buffer is never written past it, and is
+ * refused before anything is sent. */
+TEST(nl_too_large)
+{
+	static char buf[HUTCH_NL_BUFSIZE + 64];
+	char *name = malloc(HUTCH_NL_BUFSIZE);
+	struct hutch_nl *nl;
+	struct hutch_error *e = NULL;
+	struct nlmsghdr *nlh;
+
+	if (name == NULL)
+		return;
+	memset(name, 'x', HUTCH_NL_BUFSIZE - 1);
+	name[HUTCH_NL_BUFSIZE - 1] = '\0';
+	memset(buf + HUTCH_NL_BUFSIZE, 0x5a, 64);
+	nlh = hutch_nl_build_veth(buf, name, 3, name, 4);
+	CHECK(nlh->nlmsg_len > HUTCH_NL_BUFSIZE);
+	for (int i = 0; i < 64; i++)
+		CHECK_INT(buf[HUTCH_NL_BUFSIZE + i], 0x5a);
+	nl = hutch_nl_open(-1, &e); /* NETLINK_ROUTE needs no privilege to open */
+	CHECK(nl != NULL);
+	if (nl != NULL) {
+		CHECK_INT(hutch_nl_talk(nl, nlh, "add veth", &e), -1);
+		CHECK(e != NULL && e->code == EMSGSIZE);
+		CHECK_CONTAINS(e ? e->msg : NULL, "add veth");
+		hutch_nl_closep(&nl);
+	}
+	hutch_error_freep(&e);
+	free(name);
+}
+
 TEST(nl_tc)
 {
 	char buf[HUTCH_NL_BUFSIZE];
@@ -494,6 +549,8 @@ int main(void)
 	RUN(nl_veth);
 	RUN(nl_addr_route_setup);
 	RUN(nl_tc);
+	RUN(nl_link_name);
+	RUN(nl_too_large);
 	RUN(names);
 	return test_summary();
 }

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libmnl/libmnl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -62,7 +61,7 @@ static uint32_t burst_of(uint64_t bps)
 }
 
 /* Delete a qdisc; "none there" (ENOENT, EINVAL) is success. */
-static int qdisc_del(struct mnl_socket *nl, int idx, const char *dev, bool ingress,
+static int qdisc_del(struct hutch_nl *nl, int idx, const char *dev, bool ingress,
 		     struct hutch_error **err)
 {
 	_cleanup_error_ struct hutch_error *e = NULL;
@@ -75,7 +74,7 @@ static int qdisc_del(struct mnl_socket *nl, int idx, const char *dev, bool ingre
 	return 0;
 }
 
-static int tbf(struct mnl_socket *nl, int idx, const char *dev, uint64_t bps,
+static int tbf(struct hutch_nl *nl, int idx, const char *dev, uint64_t bps,
 	       struct hutch_error **err)
 {
 	char buf[HUTCH_NL_BUFSIZE], what[96];
@@ -86,7 +85,7 @@ static int tbf(struct mnl_socket *nl, int idx, const char *dev, uint64_t bps,
 }
 
 /* Container ingress: tbf on the router side veth's egress. */
-static int shape_ingress(struct mnl_socket *nl, int vidx, const char *veth, uint64_t bps,
+static int shape_ingress(struct hutch_nl *nl, int vidx, const char *veth, uint64_t bps,
 			 struct hutch_error **err)
 {
 	if (bps == 0)
@@ -96,7 +95,7 @@ static int shape_ingress(struct mnl_socket *nl, int vidx, const char *veth, uint
 
 /* Container egress: the veth's ingress redirected (u32 match-all + mirred)
  * to an ifb whose egress carries a tbf. */
-static int shape_egress(struct mnl_socket *nl, int vidx, const char *veth, const char *ifb,
+static int shape_egress(struct hutch_nl *nl, int vidx, const char *veth, const char *ifb,
 			uint64_t bps, struct hutch_error **err)
 {
 	_cleanup_error_ struct hutch_error *e = NULL;
@@ -131,7 +130,7 @@ static int shape_egress(struct mnl_socket *nl, int vidx, const char *veth, const
 
 static int apply_bandwidth(int rfd, const struct net_lease *l, struct hutch_error **err)
 {
-	_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(rfd, err);
+	_cleanup_nl_ struct hutch_nl *nl = hutch_nl_open(rfd, err);
 	int vidx = nl ? hutch_nl_ifindex(nl, l->veth, err) : -1;
 
 	if (vidx < 0 || shape_ingress(nl, vidx, l->veth, l->ingress, err) < 0 ||
@@ -150,7 +149,7 @@ static void release(const char *root, const struct net_lease *l)
 	_cleanup_free_ char *dir = net_path(root, l->network, "leases");
 
 	if (rfd >= 0) {
-		_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(rfd, NULL);
+		_cleanup_nl_ struct hutch_nl *nl = hutch_nl_open(rfd, NULL);
 		char buf[HUTCH_NL_BUFSIZE], what[96];
 		const char *names[] = {l->veth, l->ifb};
 
@@ -412,7 +411,7 @@ static int attach_one(const char *root, const char *id, pid_t init, unsigned lon
 	_cleanup_free_ char *leases = net_path(root, req->network, "leases");
 	_cleanup_free_ char *content = NULL;
 	_cleanup_close_ int rfd = -1;
-	_cleanup_nl_ struct mnl_socket *rnl = NULL, *cnl = NULL;
+	_cleanup_nl_ struct hutch_nl *rnl = NULL, *cnl = NULL;
 	char ifname[16], veth[16], ifb[16], ipbuf[16], gwbuf[16], buf[HUTCH_NL_BUFSIZE], what[160];
 	struct net_lease l = {.container = (char *)id, .pid = init, .starttime = st};
 	int ret = -1, br, idx;
@@ -600,7 +599,7 @@ static bool container_gone(const char *root, const struct net_lease *l)
 static void gc_router(const char *root, const char *net, char **leases)
 {
 	_cleanup_close_ int rfd = net_router_open(root, net, NULL);
-	_cleanup_nl_ struct mnl_socket *nl = rfd >= 0 ? hutch_nl_open(rfd, NULL) : NULL;
+	_cleanup_nl_ struct hutch_nl *nl = rfd >= 0 ? hutch_nl_open(rfd, NULL) : NULL;
 	_cleanup_strv_ char **links = nl ? hutch_nl_list_links(nl, NULL) : NULL;
 
 	for (char **k = links; k && *k; k++) {

@@ -49,7 +49,7 @@
  * container's egress by redirecting the veth's ingress (u32 match-all + mirred)
  * to an ifb device ("hb<ip in hex>") that carries a tbf qdisc.  The kernel here
  * has no act_police nor cls_matchall, hence ifb and u32.  Everything (links,
- * addresses, routes, qdiscs, filters) is netlink through libmnl, on a socket
+ * addresses, routes, qdiscs, filters) is netlink (nl.h), on a socket
  * opened inside the namespace concerned; the only program run is iptables,
  * for the uplink's MASQUERADE rule inside the router namespace.  Limits change on a running
  * container with `hutch network bandwidth ID egress=RATE ingress=RATE`

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <libmnl/libmnl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +124,7 @@ static void drop_netns(const char *path)
 static int setup_router(int nsfd, const char *name, uint32_t gw, unsigned prefix,
 			struct hutch_error **err)
 {
-	_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(nsfd, err);
+	_cleanup_nl_ struct hutch_nl *nl = hutch_nl_open(nsfd, err);
 	char buf[HUTCH_NL_BUFSIZE], what[128], ipbuf[16];
 	int idx;
 
@@ -169,7 +168,7 @@ static void uplink_release(const char *root, unsigned index, int nsfd)
 	if (index == 0)
 		return;
 	if (nsfd >= 0) {
-		_cleanup_nl_ struct mnl_socket *nl = hutch_nl_open(nsfd, NULL);
+		_cleanup_nl_ struct hutch_nl *nl = hutch_nl_open(nsfd, NULL);
 		snprintf(p, sizeof(p), "delete uplink hu%04x", index);
 		if (nl != NULL &&
 		    hutch_nl_talk(nl, hutch_nl_build_dellink(buf, "uplink"), p, &e) < 0 &&
@@ -205,8 +204,8 @@ static int write_ip_forward(int nsfd, struct hutch_error **err)
 static int uplink_links(int nsfd, const char *name, unsigned index, const char *hv,
 			const struct hutch_cidr *subnet, struct hutch_error **err)
 {
-	_cleanup_nl_ struct mnl_socket *hnl = hutch_nl_open(-1, err);
-	_cleanup_nl_ struct mnl_socket *rnl = hnl ? hutch_nl_open(nsfd, err) : NULL;
+	_cleanup_nl_ struct hutch_nl *hnl = hutch_nl_open(-1, err);
+	_cleanup_nl_ struct hutch_nl *rnl = hnl ? hutch_nl_open(nsfd, err) : NULL;
 	char buf[HUTCH_NL_BUFSIZE], what[160], a[16], s[16], cidr[24];
 	uint32_t base = hutch_net_uplink_base(index);
 	int hidx, ridx;
@@ -245,7 +244,7 @@ static int uplink_links(int nsfd, const char *name, unsigned index, const char *
 static int setup_uplink(const char *root, const char *name, int nsfd,
 			const struct hutch_cidr *subnet, unsigned *out, struct hutch_error **err)
 {
-	_cleanup_nl_ struct mnl_socket *hnl = hutch_nl_open(-1, err);
+	_cleanup_nl_ struct hutch_nl *hnl = hutch_nl_open(-1, err);
 	char dir[4096], p[4200], buf[HUTCH_NL_BUFSIZE], hv[16], what[128];
 
 	if (hnl == NULL)

@@ -6,10 +6,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/tc_act/tc_mirred.h>
@@ -18,12 +18,114 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-struct mnl_socket *hutch_nl_open(int nsfd, struct hutch_error **err)
+/* ---- message building ----------------------------------------------------------
+ * The few rtnetlink primitives hutch needs, on a HUTCH_NL_BUFSIZE buffer.  A
+ * message that would not fit is poisoned (nlmsg_len beyond the buffer) and
+ * refused by send(); builders never write past the buffer. */
+
+#define NL_POISON (HUTCH_NL_BUFSIZE + 1)
+
+static struct nlmsghdr *put_header(void *buf)
 {
-	_cleanup_close_ int cur = -1;
-	struct mnl_socket *nl;
+	struct nlmsghdr *nlh = buf;
+
+	memset(buf, 0, HUTCH_NL_BUFSIZE);
+	nlh->nlmsg_len = NLMSG_HDRLEN;
+	return nlh;
+}
+
+/* Room for SIZE more bytes (aligned), zeroed, at the tail; NULL if full. */
+static void *put_tail(struct nlmsghdr *nlh, size_t size)
+{
+	size_t at = NLMSG_ALIGN(nlh->nlmsg_len), need = NLMSG_ALIGN(size);
+	char *p;
+
+	if (nlh->nlmsg_len > HUTCH_NL_BUFSIZE || at + need > HUTCH_NL_BUFSIZE) {
+		nlh->nlmsg_len = NL_POISON;
+		return NULL;
+	}
+	p = (char *)nlh + at;
+	memset(p, 0, need);
+	nlh->nlmsg_len = (uint32_t)(at + need);
+	return p;
+}
+
+/* A fixed header after the nlmsghdr (ifinfomsg, tcmsg...); also used for
+ * the peer's ifinfomsg inside VETH_INFO_PEER.  The builders' buffers are
+ * large enough for it: a static scratch keeps a poisoned message safe. */
+static void *put_extra(struct nlmsghdr *nlh, size_t size)
+{
+	static char scratch[64];
+	void *p = put_tail(nlh, size);
+
+	return p != NULL ? p : memset(scratch, 0, sizeof(scratch));
+}
+
+static void *payload(const struct nlmsghdr *nlh)
+{
+	return (char *)nlh + NLMSG_HDRLEN;
+}
+
+static void attr_put(struct nlmsghdr *nlh, uint16_t type, size_t len, const void *data)
+{
+	struct nlattr *a = put_tail(nlh, NLA_HDRLEN + len);
+
+	if (a == NULL)
+		return;
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	if (len > 0)
+		memcpy((char *)a + NLA_HDRLEN, data, len);
+}
+
+static void attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
+{
+	attr_put(nlh, type, strlen(s) + 1, s);
+}
+
+static void attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
+{
+	attr_put(nlh, type, sizeof(v), &v);
+}
+
+static void attr_put_u64(struct nlmsghdr *nlh, uint16_t type, uint64_t v)
+{
+	attr_put(nlh, type, sizeof(v), &v);
+}
+
+/* Open a nested attribute; its length is set by nest_end(). */
+static struct nlattr *nest_start(struct nlmsghdr *nlh, uint16_t type)
+{
+	struct nlattr *a = put_tail(nlh, NLA_HDRLEN);
+
+	if (a != NULL)
+		a->nla_type = NLA_F_NESTED | type;
+	return a;
+}
+
+static void nest_end(struct nlmsghdr *nlh, struct nlattr *a)
+{
+	if (a != NULL && nlh->nlmsg_len <= HUTCH_NL_BUFSIZE)
+		a->nla_len = (uint16_t)((char *)nlh + nlh->nlmsg_len - (char *)a);
+}
+
+/* ---- the socket ----------------------------------------------------------------- */
+
+struct hutch_nl {
+	int fd;
+	uint32_t portid;
+};
+
+struct hutch_nl *hutch_nl_open(int nsfd, struct hutch_error **err)
+{
+	_cleanup_close_ int cur = -1, fd = -1;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	socklen_t len = sizeof(sa);
+	struct hutch_nl *nl;
 	int saved;
 
 	if (nsfd >= 0) {
@@ -33,31 +135,33 @@ struct mnl_socket *hutch_nl_open(int nsfd, struct hutch_error **err)
 		if (setns(nsfd, CLONE_NEWNET) < 0)
 			return hutch_error_errno(err, "setns into network namespace"), NULL;
 	}
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	saved = errno;
-	if (cur >= 0 && setns(cur, CLONE_NEWNET) < 0) {
+	if (cur >= 0 && setns(cur, CLONE_NEWNET) < 0)
 		/* Staying in the wrong namespace would be far worse than failing. */
-		hutch_error_errno(err, "setns back to hutch's network namespace");
-		if (nl != NULL)
-			mnl_socket_close(nl);
-		return NULL;
-	}
-	if (nl == NULL) {
+		return hutch_error_errno(err, "setns back to hutch's network namespace"), NULL;
+	if (fd < 0) {
 		errno = saved;
 		return hutch_error_errno(err, "netlink socket"), NULL;
 	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		hutch_error_errno(err, "bind netlink socket");
-		mnl_socket_close(nl);
-		return NULL;
-	}
+	/* nl_pid 0: the kernel picks a unique port id */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return hutch_error_errno(err, "bind netlink socket"), NULL;
+	nl = malloc(sizeof(*nl));
+	if (nl == NULL)
+		return hutch_error_set(err, ENOMEM, "netlink socket"), NULL;
+	nl->fd = steal_fd(fd);
+	nl->portid = sa.nl_pid;
 	return nl;
 }
 
-void hutch_nl_closep(struct mnl_socket **nl)
+void hutch_nl_closep(struct hutch_nl **nl)
 {
-	if (*nl != NULL)
-		mnl_socket_close(*nl);
+	if (*nl != NULL) {
+		close((*nl)->fd);
+		free(*nl);
+	}
 	*nl = NULL;
 }
 
@@ -66,11 +170,10 @@ static struct nlmsghdr *link_msg(void *buf, uint16_t type, uint16_t flags)
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifm;
 
-	memset(buf, 0, HUTCH_NL_BUFSIZE);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm = put_extra(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	return nlh;
 }
@@ -82,22 +185,22 @@ struct nlmsghdr *hutch_nl_build_veth(void *buf, const char *name, int master, co
 	struct nlattr *linkinfo, *data, *peerinfo;
 	struct ifinfomsg *pifm;
 
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (master > 0)
-		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
-	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	peerinfo = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+		attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	linkinfo = nest_start(nlh, IFLA_LINKINFO);
+	attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = nest_start(nlh, IFLA_INFO_DATA);
+	peerinfo = nest_start(nlh, VETH_INFO_PEER);
 	/* The peer's attributes follow its own ifinfomsg. */
-	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+	pifm = put_extra(nlh, sizeof(*pifm));
 	pifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	attr_put_strz(nlh, IFLA_IFNAME, peer);
 	if (peer_nsfd >= 0)
-		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
-	mnl_attr_nest_end(nlh, peerinfo);
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, linkinfo);
+		attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
+	nest_end(nlh, peerinfo);
+	nest_end(nlh, data);
+	nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -106,10 +209,10 @@ struct nlmsghdr *hutch_nl_build_newlink(void *buf, const char *name, const char 
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
 	struct nlattr *linkinfo;
 
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-	mnl_attr_nest_end(nlh, linkinfo);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = nest_start(nlh, IFLA_LINKINFO);
+	attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -117,7 +220,7 @@ struct nlmsghdr *hutch_nl_build_dellink(void *buf, const char *name)
 {
 	struct nlmsghdr *nlh = link_msg(buf, RTM_DELLINK, NLM_F_ACK);
 
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
@@ -126,7 +229,7 @@ struct nlmsghdr *hutch_nl_build_getlink(void *buf, const char *name)
 	/* The ack after the reply tells nl_recv the answer is complete. */
 	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_ACK);
 
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
@@ -139,11 +242,11 @@ struct nlmsghdr *hutch_nl_build_setup(void *buf, const char *name, bool up)
 {
 	/* RTM_NEWLINK without NLM_F_CREATE on an existing name changes that link. */
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK);
-	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct ifinfomsg *ifm = payload(nlh);
 
 	ifm->ifi_change = IFF_UP;
 	ifm->ifi_flags = up ? IFF_UP : 0;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
@@ -154,18 +257,17 @@ struct nlmsghdr *hutch_nl_build_addaddr(void *buf, int ifindex, uint32_t ip, uns
 	uint32_t be = htonl(ip);
 	uint32_t bcast = htonl(ip | (prefix >= 32 ? 0 : (0xffffffffu >> prefix)));
 
-	memset(buf, 0, HUTCH_NL_BUFSIZE);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = put_header(buf);
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa = put_extra(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, be);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
-	mnl_attr_put_u32(nlh, IFA_BROADCAST, bcast);
+	attr_put_u32(nlh, IFA_LOCAL, be);
+	attr_put_u32(nlh, IFA_ADDRESS, be);
+	attr_put_u32(nlh, IFA_BROADCAST, bcast);
 	return nlh;
 }
 
@@ -174,19 +276,18 @@ struct nlmsghdr *hutch_nl_build_defroute(void *buf, uint32_t gw, int ifindex)
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	memset(buf, 0, HUTCH_NL_BUFSIZE);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = put_header(buf);
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm = put_extra(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = 0;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = RTPROT_BOOT;
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gw));
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	attr_put_u32(nlh, RTA_GATEWAY, htonl(gw));
+	attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nlh;
 }
 
@@ -198,11 +299,10 @@ static struct nlmsghdr *tc_msg(void *buf, uint16_t type, uint16_t flags, int ifi
 	struct nlmsghdr *nlh;
 	struct tcmsg *t;
 
-	memset(buf, 0, HUTCH_NL_BUFSIZE);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+	t = put_extra(nlh, sizeof(*t));
 	t->tcm_family = AF_UNSPEC;
 	t->tcm_ifindex = ifindex;
 	t->tcm_parent = parent;
@@ -228,13 +328,13 @@ struct nlmsghdr *hutch_nl_build_tbf(void *buf, int ifindex, uint64_t bps, uint32
 	q.rate.rate = bytes >= UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
 	q.limit = limit >= UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
 	q.buffer = ticks >= UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
-	mnl_attr_put_strz(nlh, TCA_KIND, "tbf");
-	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
-	mnl_attr_put(nlh, TCA_TBF_PARMS, sizeof(q), &q);
+	attr_put_strz(nlh, TCA_KIND, "tbf");
+	opts = nest_start(nlh, TCA_OPTIONS);
+	attr_put(nlh, TCA_TBF_PARMS, sizeof(q), &q);
 	if (bytes >= UINT32_MAX)
-		mnl_attr_put_u64(nlh, TCA_TBF_RATE64, bytes);
-	mnl_attr_put_u32(nlh, TCA_TBF_BURST, burst);
-	mnl_attr_nest_end(nlh, opts);
+		attr_put_u64(nlh, TCA_TBF_RATE64, bytes);
+	attr_put_u32(nlh, TCA_TBF_BURST, burst);
+	nest_end(nlh, opts);
 	return nlh;
 }
 
@@ -250,7 +350,7 @@ struct nlmsghdr *hutch_nl_build_ingress(void *buf, int ifindex)
 	struct nlmsghdr *nlh = tc_msg(buf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 				      TC_H_INGRESS, TC_H_MAKE(TC_H_INGRESS, 0));
 
-	mnl_attr_put_strz(nlh, TCA_KIND, "ingress");
+	attr_put_strz(nlh, TCA_KIND, "ingress");
 	return nlh;
 }
 
@@ -259,7 +359,7 @@ struct nlmsghdr *hutch_nl_build_redirect(void *buf, int ifindex, int target)
 	/* prio 1, protocol all: tcm_info = prio << 16 | htons(ETH_P_ALL) */
 	struct nlmsghdr *nlh = tc_msg(buf, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex,
 				      TC_H_MAKE(TC_H_INGRESS, 0), 0);
-	struct tcmsg *t = mnl_nlmsg_get_payload(nlh);
+	struct tcmsg *t = payload(nlh);
 	struct {
 		struct tc_u32_sel sel;
 		struct tc_u32_key key;
@@ -274,41 +374,87 @@ struct nlmsghdr *hutch_nl_build_redirect(void *buf, int ifindex, int target)
 	m.action = TC_ACT_STOLEN;
 	m.eaction = TCA_EGRESS_REDIR;
 	m.ifindex = (uint32_t)target;
-	mnl_attr_put_strz(nlh, TCA_KIND, "u32");
-	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
-	mnl_attr_put(nlh, TCA_U32_SEL, sizeof(sel), &sel);
-	acts = mnl_attr_nest_start(nlh, TCA_U32_ACT);
-	act = mnl_attr_nest_start(nlh, 1); /* the first action */
-	mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
-	aopts = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
-	mnl_attr_put(nlh, TCA_MIRRED_PARMS, sizeof(m), &m);
-	mnl_attr_nest_end(nlh, aopts);
-	mnl_attr_nest_end(nlh, act);
-	mnl_attr_nest_end(nlh, acts);
-	mnl_attr_nest_end(nlh, opts);
+	attr_put_strz(nlh, TCA_KIND, "u32");
+	opts = nest_start(nlh, TCA_OPTIONS);
+	attr_put(nlh, TCA_U32_SEL, sizeof(sel), &sel);
+	acts = nest_start(nlh, TCA_U32_ACT);
+	act = nest_start(nlh, 1); /* the first action */
+	attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
+	aopts = nest_start(nlh, TCA_ACT_OPTIONS);
+	attr_put(nlh, TCA_MIRRED_PARMS, sizeof(m), &m);
+	nest_end(nlh, aopts);
+	nest_end(nlh, act);
+	nest_end(nlh, acts);
+	nest_end(nlh, opts);
 	return nlh;
 }
 
-/* Receive until the ack (or error) for SEQ; CB sees data messages. */
-static int nl_recv(struct mnl_socket *nl, unsigned seq, mnl_cb_t cb, void *data, const char *what,
+/* ---- send, receive -------------------------------------------------------------- */
+
+typedef int (*msg_cb)(const struct nlmsghdr *nlh, void *data); /* <0: error (errno set) */
+
+static unsigned next_seq(void);
+
+static int nl_send(struct hutch_nl *nl, struct nlmsghdr *nlh, const char *what,
 		   struct hutch_error **err)
 {
-	_cleanup_free_ char *buf = malloc(MNL_SOCKET_BUFFER_SIZE);
-	unsigned portid = mnl_socket_get_portid(nl);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	ssize_t n;
-	int r;
+
+	if (nlh->nlmsg_len > HUTCH_NL_BUFSIZE)
+		return hutch_error_set(err, EMSGSIZE, "%s: netlink message too large", what);
+	nlh->nlmsg_seq = next_seq();
+	hutch_debug("netlink: %s", what);
+	do
+		n = sendto(nl->fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return hutch_error_errno(err, "%s: send", what);
+	return 0;
+}
+
+/* Receive until the ack (or error, or end of a dump) for SEQ; CB sees the
+ * data messages.  Messages for other requests or ports are skipped. */
+static int nl_recv(struct hutch_nl *nl, uint32_t seq, msg_cb cb, void *data, const char *what,
+		   struct hutch_error **err)
+{
+	/* a page per message at most (NLMSG_GOODSIZE); dumps come in parts */
+	_cleanup_free_ char *buf = malloc(HUTCH_NL_RECVSIZE);
 
 	if (buf == NULL)
 		return hutch_error_set(err, ENOMEM, "%s", what);
 	for (;;) {
-		n = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
+		ssize_t n = recv(nl->fd, buf, HUTCH_NL_RECVSIZE, 0);
+		size_t left;
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return hutch_error_errno(err, "%s: receive", what);
-		r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (r < 0)
-			return hutch_error_errno(err, "%s", what);
-		if (r == MNL_CB_STOP)
-			return 0;
+		if (n == 0)
+			return hutch_error_set(err, EPROTO, "%s: netlink socket closed", what);
+		for (left = (size_t)n; NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
+			if (nlh->nlmsg_seq != seq ||
+			    (nlh->nlmsg_pid != 0 && nlh->nlmsg_pid != nl->portid))
+				continue;
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = payload(nlh);
+				if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					return hutch_error_set(err, EPROTO, "%s: short error",
+							       what);
+				if (e->error == 0)
+					return 0; /* the ack */
+				errno = -e->error;
+				return hutch_error_errno(err, "%s", what);
+			}
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE || cb == NULL)
+				continue;
+			if (cb(nlh, data) < 0)
+				return hutch_error_errno(err, "%s", what);
+		}
 	}
 }
 
@@ -321,26 +467,24 @@ static unsigned next_seq(void)
 	return ++seq;
 }
 
-int hutch_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, const char *what,
+int hutch_nl_talk(struct hutch_nl *nl, struct nlmsghdr *nlh, const char *what,
 		  struct hutch_error **err)
 {
-	nlh->nlmsg_seq = next_seq();
-	hutch_debug("netlink: %s", what);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return hutch_error_errno(err, "%s: send", what);
+	if (nl_send(nl, nlh, what, err) < 0)
+		return -1;
 	return nl_recv(nl, nlh->nlmsg_seq, NULL, NULL, what, err);
 }
 
 static int ifindex_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	const struct ifinfomsg *ifm = payload(nlh);
 
-	if (nlh->nlmsg_type == RTM_NEWLINK)
+	if (nlh->nlmsg_type == RTM_NEWLINK && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifm)))
 		*(int *)data = ifm->ifi_index;
-	return MNL_CB_OK;
+	return 0;
 }
 
-int hutch_nl_ifindex(struct mnl_socket *nl, const char *name, struct hutch_error **err)
+int hutch_nl_ifindex(struct hutch_nl *nl, const char *name, struct hutch_error **err)
 {
 	char buf[HUTCH_NL_BUFSIZE];
 	struct nlmsghdr *nlh = hutch_nl_build_getlink(buf, name);
@@ -349,15 +493,39 @@ int hutch_nl_ifindex(struct mnl_socket *nl, const char *name, struct hutch_error
 
 	if (asprintf(&what, "get link %s", name) < 0)
 		return hutch_error_set(err, ENOMEM, "get link %s", name);
-	nlh->nlmsg_seq = next_seq();
-	hutch_debug("netlink: %s", what);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return hutch_error_errno(err, "%s: send", what);
-	if (nl_recv(nl, nlh->nlmsg_seq, ifindex_cb, &idx, what, err) < 0)
+	if (nl_send(nl, nlh, what, err) < 0 ||
+	    nl_recv(nl, nlh->nlmsg_seq, ifindex_cb, &idx, what, err) < 0)
 		return -1;
 	if (idx <= 0)
 		return hutch_error_set(err, ENODEV, "%s", what);
 	return idx;
+}
+
+const char *hutch_nl_link_name(const struct nlmsghdr *nlh)
+{
+	size_t off = NLMSG_ALIGN(sizeof(struct ifinfomsg));
+	const char *p = (const char *)payload(nlh) + off;
+	size_t left;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(off))
+		return NULL;
+	left = nlh->nlmsg_len - NLMSG_LENGTH(off);
+	while (left >= NLA_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		size_t step;
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > left)
+			return NULL;
+		/* a NUL-terminated name within the attribute */
+		if ((a->nla_type & NLA_TYPE_MASK) == IFLA_IFNAME && a->nla_len > NLA_HDRLEN &&
+		    memchr(p + NLA_HDRLEN, '\0', a->nla_len - NLA_HDRLEN) != NULL)
+			return p + NLA_HDRLEN;
+		step = NLA_ALIGN(a->nla_len);
+		if (step >= left)
+			break;
+		p += step;
+		left -= step;
+	}
+	return NULL;
 }
 
 struct names {
@@ -365,47 +533,33 @@ struct names {
 	size_t n;
 };
 
-static int name_attr_cb(const struct nlattr *a, void *data)
-{
-	const char **name = data;
-
-	if (mnl_attr_get_type(a) == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
-		*name = mnl_attr_get_str(a);
-	return MNL_CB_OK;
-}
-
 static int names_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct names *ns = data;
-	const char *name = NULL;
+	const char *name;
 	char **nv;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), name_attr_cb, &name);
-	if (name == NULL)
-		return MNL_CB_OK;
+	if (nlh->nlmsg_type != RTM_NEWLINK || (name = hutch_nl_link_name(nlh)) == NULL)
+		return 0;
 	nv = realloc(ns->v, (ns->n + 2) * sizeof(*nv));
 	if (nv == NULL)
-		return MNL_CB_ERROR;
+		return errno = ENOMEM, -1;
 	ns->v = nv;
 	ns->v[ns->n] = strdup(name);
 	if (ns->v[ns->n] == NULL)
-		return MNL_CB_ERROR;
+		return errno = ENOMEM, -1;
 	ns->v[++ns->n] = NULL;
-	return MNL_CB_OK;
+	return 0;
 }
 
-char **hutch_nl_list_links(struct mnl_socket *nl, struct hutch_error **err)
+char **hutch_nl_list_links(struct hutch_nl *nl, struct hutch_error **err)
 {
 	char buf[HUTCH_NL_BUFSIZE];
 	struct nlmsghdr *nlh = hutch_nl_build_dumplinks(buf);
 	struct names ns = {0};
 
-	nlh->nlmsg_seq = next_seq();
-	hutch_debug("netlink: dump links");
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return hutch_error_errno(err, "dump links: send"), NULL;
+	if (nl_send(nl, nlh, "dump links", err) < 0)
+		return NULL;
 	if (nl_recv(nl, nlh->nlmsg_seq, names_cb, &ns, "dump links", err) < 0) {
 		hutch_strv_free(ns.v);
 		return NULL;

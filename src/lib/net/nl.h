@@ -1,5 +1,7 @@
-/* rtnetlink through libmnl: message builders (pure, unit-tested byte by byte)
- * and a socket bound to a chosen network namespace.  A netlink socket acts on
+/* rtnetlink: message builders (pure, unit-tested against libmnl's parser)
+ * and a socket bound to a chosen network namespace.  No library at run time:
+ * hutch links statically and Debian has no static libmnl; the primitives are
+ * a page of code (nl.c).  A netlink socket acts on
  * the namespace it was created in, so hutch opens one per namespace (setns in,
  * socket(), setns back) instead of moving itself around. */
 #ifndef HUTCH_NET_NL_H
@@ -9,14 +11,16 @@
 #include <stdint.h>
 
 struct hutch_error;
-struct mnl_socket;
+struct hutch_nl;
 struct nlmsghdr;
 
 #define HUTCH_NL_BUFSIZE 8192
+/* receive buffer: the kernel sends at most a page (up to 8 KiB) per message */
+#define HUTCH_NL_RECVSIZE 32768
 
 /* nsfd < 0: the current namespace. */
-struct mnl_socket *hutch_nl_open(int nsfd, struct hutch_error **err);
-void hutch_nl_closep(struct mnl_socket **nl);
+struct hutch_nl *hutch_nl_open(int nsfd, struct hutch_error **err);
+void hutch_nl_closep(struct hutch_nl **nl);
 #define _cleanup_nl_ __attribute__((cleanup(hutch_nl_closep)))
 
 /* Builders: BUF must hold HUTCH_NL_BUFSIZE bytes; seq is set by talk(). */
@@ -51,11 +55,13 @@ struct nlmsghdr *hutch_nl_build_redirect(void *buf, int ifindex, int target);
 
 /* Send NLH (WHAT names it for the debug log and the error) and wait for the
  * ack.  The error is "WHAT: strerror". */
-int hutch_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, const char *what,
+int hutch_nl_talk(struct hutch_nl *nl, struct nlmsghdr *nlh, const char *what,
 		  struct hutch_error **err);
 /* ifindex of NAME in the socket's namespace (-1, ENODEV if absent). */
-int hutch_nl_ifindex(struct mnl_socket *nl, const char *name, struct hutch_error **err);
+int hutch_nl_ifindex(struct hutch_nl *nl, const char *name, struct hutch_error **err);
+/* The IFLA_IFNAME of an RTM_NEWLINK message, or NULL (checked bounds). */
+const char *hutch_nl_link_name(const struct nlmsghdr *nlh);
 /* Names of all links (NULL-terminated). */
-char **hutch_nl_list_links(struct mnl_socket *nl, struct hutch_error **err);
+char **hutch_nl_list_links(struct hutch_nl *nl, struct hutch_error **err);
 
 #endif
