@@ -391,15 +391,19 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 		hutch_relay_inherit_size(&b.proc);
 	}
 	x.proc = &b.proc;
-	x.second_fork = spec->linux_.namespaces[HUTCH_NS_PID].present ||
-			spec->linux_.namespaces[HUTCH_NS_TIME].present;
 	if (spec->linux_.has_seccomp &&
 	    hutch_seccomp_compile(&spec->linux_.seccomp, &x.seccomp, err) < 0)
 		goto out;
 	if (open_container_namespaces(st->pid, &spec->linux_, x.ns_fds, err) < 0)
 		goto out;
-	x.second_fork =
-	    x.second_fork && (x.ns_fds[HUTCH_NS_PID] >= 0 || x.ns_fds[HUTCH_NS_TIME] >= 0);
+	/* setns(CLONE_NEWPID) only places the caller's future children: joined
+	 * here, in the parent, the child is born in the container's pid
+	 * namespace and needs no second fork (a whole copy of the process and
+	 * its page faults).  Without the privilege for it (rootless), the
+	 * child joins and forks as before. */
+	if (x.ns_fds[HUTCH_NS_PID] >= 0 && setns(x.ns_fds[HUTCH_NS_PID], CLONE_NEWPID) == 0)
+		hutch_closep(&x.ns_fds[HUTCH_NS_PID]);
+	x.second_fork = x.ns_fds[HUTCH_NS_PID] >= 0 || x.ns_fds[HUTCH_NS_TIME] >= 0;
 	if (hutch_sync_pair(pair, err) < 0)
 		goto out;
 	if (!o->detach)
