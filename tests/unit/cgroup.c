@@ -866,6 +866,72 @@ TEST(join_missing_hierarchy)
 	hutch_cgroup_free(cg);
 }
 
+/* ---- save, restore --------------------------------------------------------------- */
+
+TEST(save_restore)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg, *back;
+	struct json_object *saved, *bad;
+	static const char *const broken[] = {
+	    "{\"mode\":1,\"hierarchies\":[]}",
+	    "{\"mode\":7,\"hierarchies\":[{\"mount\":\"%s/cpu\",\"v2\":false,\"dir\":\"%s/cpu/"
+	    "a\",\"root\":\"%s/cpu\",\"controllers\":[]}]}",
+	    /* a directory outside its hierarchy */
+	    "{\"mode\":1,\"hierarchies\":[{\"mount\":\"%s/cpu\",\"v2\":false,\"dir\":\"/etc/"
+	    "a\",\"root\":\"%s/cpu\",\"controllers\":[]}]}",
+	    /* climbing out with ".." */
+	    "{\"mode\":1,\"hierarchies\":[{\"mount\":\"%s/cpu\",\"v2\":false,\"dir\":\"%s/cpu/"
+	    "../../x\",\"root\":\"%s/cpu\",\"controllers\":[]}]}",
+	    /* the hierarchy's root itself as the container's directory */
+	    "{\"mode\":1,\"hierarchies\":[{\"mount\":\"%s/cpu\",\"v2\":false,\"dir\":\"%s/"
+	    "cpu\",\"root\":\"%s/cpu\",\"controllers\":[]}]}",
+	    /* a mount outside the cgroup mountpoint */
+	    "{\"mode\":1,\"hierarchies\":[{\"mount\":\"/tmp\",\"v2\":false,\"dir\":\"/tmp/"
+	    "a\",\"root\":\"/tmp\",\"controllers\":[]}]}",
+	};
+
+	reset();
+	cg = open_cg(HUTCH_CGROUP_HYBRID, "/hutch/c1", "c1", &e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	saved = hutch_cgroup_save(cg);
+	CHECK(saved != NULL);
+	back = hutch_cgroup_restore(mp, "/hutch/c1", saved, &e);
+	CHECK(back != NULL);
+	if (back != NULL) {
+		CHECK_INT((int)back->n, (int)cg->n);
+		CHECK_INT((int)back->mode, (int)cg->mode);
+		CHECK_INT(back->unified, cg->unified);
+		CHECK(back->loaded);
+		for (size_t i = 0; i < cg->n && i < back->n; i++) {
+			CHECK_STR(back->h[i].dir, cg->h[i].dir);
+			CHECK_STR(back->h[i].root_dir, cg->h[i].root_dir);
+			CHECK_STR(back->h[i].mount, cg->h[i].mount);
+			CHECK_INT(back->h[i].v2, cg->h[i].v2);
+		}
+		CHECK_STR(dir_of(back, "memory"), "/memory/hutch/c1");
+		CHECK_STR(dir_of(back, "hugetlb"), "/unified/hutch/c1");
+		hutch_cgroup_free(back);
+	}
+	json_object_put(saved);
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(broken); i++) {
+		char text[2048];
+		snprintf(text, sizeof(text), broken[i], mp, mp, mp);
+		bad = json_tokener_parse(text);
+		CHECK(bad != NULL);
+		back = hutch_cgroup_restore(mp, "/hutch/c1", bad, &e);
+		CHECK(back == NULL);
+		CHECK_CONTAINS(e ? hutch_error_text(e) : NULL, "saved layout");
+		hutch_error_freep(&e);
+		hutch_cgroup_free(back);
+		json_object_put(bad);
+	}
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
 /* ---- pids, freeze -------------------------------------------------------------- */
 
 TEST(pids_and_freeze_v1)
@@ -1339,6 +1405,7 @@ int main(void)
 	RUN(create_v2_controllers);
 	RUN(join_hybrid);
 	RUN(join_missing_hierarchy);
+	RUN(save_restore);
 	RUN(pids_and_freeze_v1);
 	RUN(freeze_v2_timeout);
 	RUN(device_filter);

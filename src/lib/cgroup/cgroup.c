@@ -8,6 +8,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -502,6 +503,138 @@ struct hutch_cgroup *hutch_cgroup_load(const char *mountpoint, const char *path,
 	if (path == NULL)
 		return hutch_error_set(err, EINVAL, "cgroup: no recorded path"), NULL;
 	return open_cgroup(mountpoint, path, NULL, true, err);
+}
+
+/* ---- save, restore ------------------------------------------------------------- */
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+struct json_object *hutch_cgroup_save(const struct hutch_cgroup *cg)
+{
+	struct json_object *o = json_object_new_object(), *hs = json_object_new_array();
+
+	if (o == NULL || hs == NULL) {
+		json_object_put(o);
+		json_object_put(hs);
+		return NULL;
+	}
+	json_object_object_add(o, "mode", json_object_new_int((int)cg->mode));
+	json_object_object_add(o, "hierarchies", hs);
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct hutch_cg_hier *h = &cg->h[i];
+		struct json_object *j = json_object_new_object(), *c = json_object_new_array();
+		if (j == NULL || c == NULL) {
+			json_object_put(j);
+			json_object_put(c);
+			json_object_put(o);
+			return NULL;
+		}
+		json_object_object_add(j, "mount", json_object_new_string(h->mount));
+		json_object_object_add(j, "v2", json_object_new_boolean(h->v2));
+		json_object_object_add(j, "dir", json_object_new_string(h->dir));
+		json_object_object_add(j, "root", json_object_new_string(h->root_dir));
+		for (size_t k = 0; h->ctrls != NULL && h->ctrls[k] != NULL; k++)
+			json_object_array_add(c, json_object_new_string(h->ctrls[k]));
+		json_object_object_add(j, "controllers", c);
+		json_object_array_add(hs, j);
+	}
+	return o;
+}
+
+/* PATH is absolute, clean (no "", "." or ".." component) and DIR itself
+ * (unless STRICT) or below it. */
+static bool path_below(const char *path, const char *dir, bool strict)
+{
+	size_t l = strlen(dir);
+
+	if (path[0] != '/' || strncmp(path, dir, l) != 0)
+		return false;
+	if (strcmp(dir, "/") != 0 && path[l] != '/' && (strict || path[l] != '\0'))
+		return false;
+	if (strict && path[l] == '\0')
+		return false;
+	for (const char *p = path; *p != '\0';) {
+		const char *c = p + 1, *e = strchrnul(c, '/');
+		size_t cl = (size_t)(e - c);
+		if ((cl == 0 && *e != '\0') || (cl == 0 && p != path) || (cl == 1 && c[0] == '.') ||
+		    (cl == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		p = e;
+	}
+	return true;
+}
+
+struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *path,
+					  struct json_object *saved, struct hutch_error **err)
+{
+	__attribute__((cleanup(cgroup_freep))) struct hutch_cgroup *cg = calloc(1, sizeof(*cg));
+	struct json_object *hs, *mode;
+	size_t n;
+
+	if (cg == NULL)
+		return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
+	cg->unified = -1;
+	cg->loaded = true;
+	cg->mountpoint = strdup(mountpoint);
+	cg->path = path != NULL ? strdup(path) : NULL;
+	if (cg->mountpoint == NULL || cg->path == NULL)
+		return hutch_error_set(err, path ? ENOMEM : EINVAL, "cgroup: saved layout"), NULL;
+	if (!json_object_is_type(saved, json_type_object) ||
+	    !json_object_object_get_ex(saved, "mode", &mode) ||
+	    !json_object_is_type(mode, json_type_int) ||
+	    !json_object_object_get_ex(saved, "hierarchies", &hs) ||
+	    !json_object_is_type(hs, json_type_array) || (n = json_object_array_length(hs)) == 0 ||
+	    n > 64)
+		return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"), NULL;
+	cg->mode = (enum hutch_cgroup_mode)json_object_get_int(mode);
+	if (cg->mode != HUTCH_CGROUP_UNIFIED && cg->mode != HUTCH_CGROUP_HYBRID &&
+	    cg->mode != HUTCH_CGROUP_LEGACY)
+		return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"), NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *j = json_object_array_get_idx(hs, i), *v2, *c;
+		const char *mount = jstr(j, "mount"), *dir = jstr(j, "dir"), *root = jstr(j, "root");
+		_cleanup_strv_ char **ctrls = NULL;
+		struct hutch_cg_hier *h;
+		size_t nc;
+
+		if (mount == NULL || dir == NULL || root == NULL ||
+		    !json_object_object_get_ex(j, "v2", &v2) ||
+		    !json_object_is_type(v2, json_type_boolean) ||
+		    !json_object_object_get_ex(j, "controllers", &c) ||
+		    !json_object_is_type(c, json_type_array) || !path_below(mount, mountpoint, false) ||
+		    !path_below(root, mount, false) || !path_below(dir, root, true) ||
+		    (json_object_get_boolean(v2) && cg->unified >= 0))
+			return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"), NULL;
+		nc = json_object_array_length(c);
+		ctrls = calloc(nc + 1, sizeof(char *));
+		if (ctrls == NULL)
+			return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
+		for (size_t k = 0; k < nc; k++) {
+			struct json_object *e = json_object_array_get_idx(c, k);
+			if (!json_object_is_type(e, json_type_string))
+				return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"),
+				       NULL;
+			ctrls[k] = strdup(json_object_get_string(e));
+			if (ctrls[k] == NULL)
+				return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
+		}
+		h = add_hier(cg, mount, json_object_get_boolean(v2), ctrls);
+		if (h == NULL)
+			return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
+		ctrls = NULL;
+		h->dir = strdup(dir);
+		h->root_dir = strdup(root);
+		if (h->dir == NULL || h->root_dir == NULL)
+			return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
+	}
+	return steal_ptr(cg);
 }
 
 const char *hutch_cgroup_path(const struct hutch_cgroup *cg)

@@ -43,6 +43,17 @@ struct hutch_cgroup *hutch_cgroup_new(const char *mountpoint, const char *cgroup
  * (xattr trusted.hutch.created), never other pre-existing parents. */
 struct hutch_cgroup *hutch_cgroup_load(const char *mountpoint, const char *path,
 				       struct hutch_error **err);
+/* The resolved hierarchies (mount points, controllers, directories) for
+ * the state file, and a cgroup made from them again: the commands after
+ * create skip the discovery through /proc/self/mountinfo and
+ * /proc/self/cgroup (runc keeps its cgroup_paths the same way), and a
+ * relative cgroupsPath stays where create resolved it.  restore() checks
+ * the shape (every directory below its hierarchy's mount, below
+ * MOUNTPOINT) and refuses anything else. */
+struct json_object;
+struct json_object *hutch_cgroup_save(const struct hutch_cgroup *cg);
+struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *path,
+					  struct json_object *saved, struct hutch_error **err);
 /* The path to record in the state file: the absolute path ("/hutch/ID" or
  * the given one), or a relative cgroupsPath as given; hutch_cgroup_load()
  * resolves a relative one below the caller's own cgroups again, so `hutch
@@ -101,7 +112,6 @@ void hutch_cgroup_free(struct hutch_cgroup *cg);
  * cgroup that no longer exists is an error. */
 char *hutch_cgroup_stats_json(struct hutch_cgroup *cg, struct hutch_error **err);
 /* The same as a json-c object (the caller puts it). */
-struct json_object;
 struct json_object *hutch_cgroup_stats(struct hutch_cgroup *cg, struct hutch_error **err);
 
 /* OOM notifications: v1 memory.oom_control through cgroup.event_control and

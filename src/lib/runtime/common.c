@@ -125,7 +125,16 @@ struct hutch_state *hutch_rt_load(const struct hutch_context *ctx, const char *i
 		return NULL;
 	if (st->cgroup_path != NULL) {
 		_cleanup_error_ struct hutch_error *e = NULL;
-		cg = hutch_cgroup_load(CGROUP_MOUNT, st->cgroup_path, &e);
+		/* as create resolved it; rediscovered for older state files */
+		if (st->cgroup_layout != NULL) {
+			cg = hutch_cgroup_restore(CGROUP_MOUNT, st->cgroup_path, st->cgroup_layout,
+						  &e);
+			if (cg == NULL)
+				hutch_debug("container %s: %s", id, hutch_error_text(e));
+			hutch_error_freep(&e);
+		}
+		if (cg == NULL)
+			cg = hutch_cgroup_load(CGROUP_MOUNT, st->cgroup_path, &e);
 		if (cg == NULL)
 			hutch_debug("container %s: %s", id, hutch_error_text(e));
 	}

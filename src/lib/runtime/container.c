@@ -21,6 +21,7 @@
 #include "sync.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/sched.h>
@@ -53,6 +54,7 @@ struct creation {
 	char *config_text;
 	struct hutch_spec *spec;
 	struct hutch_cgroup *cg;
+	struct json_object *cg_layout; /* hutch_cgroup_save(cg), for the state file */
 	bool state_dir_made;
 	bool net_attached;
 	pid_t child;
@@ -129,6 +131,7 @@ static void fill_state(const struct creation *c, struct hutch_state *st, char *c
 	st->bundle = (char *)c->bundle;
 	st->rootfs = (char *)c->rootfs;
 	st->cgroup_path = c->cg != NULL ? (char *)hutch_cgroup_path(c->cg) : NULL;
+	st->cgroup_layout = c->cg_layout;
 	st->created = created;
 	st->owner = geteuid();
 	st->annotations = c->spec->annotations;
@@ -406,6 +409,10 @@ static int create_container(const struct hutch_context *ctx, const char *id,
 		goto fail;
 	if (c.cg != NULL && c.spec->linux_.has_resources && apply_resources(&c, err) < 0)
 		goto fail;
+	if (c.cg != NULL && (c.cg_layout = hutch_cgroup_save(c.cg)) == NULL) {
+		hutch_error_set(err, ENOMEM, "cgroup");
+		goto fail;
+	}
 	fifo = hutch_state_fifo_path(ctx->root, id);
 	if (fifo == NULL || mkfifo(fifo, 0600) < 0) {
 		hutch_error_errno(err, "create the exec fifo %s", fifo);
@@ -449,6 +456,7 @@ out:
 	hutch_closep(&c.sync);
 	hutch_seccomp_filter_clear(&a.seccomp);
 	hutch_cgroup_free(c.cg);
+	json_object_put(c.cg_layout);
 	hutch_spec_free(c.spec);
 	free(c.config_text);
 	return rc;

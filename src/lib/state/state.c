@@ -287,6 +287,9 @@ static struct json_object *record_json(const struct hutch_state *st)
 	if (st->status == HUTCH_STATUS_CREATING &&
 	    json_object_object_add(o, "creating", json_object_new_boolean(true)) < 0)
 		return NULL;
+	if (st->cgroup_layout != NULL &&
+	    json_object_object_add(o, "cgroup_layout", json_object_get(st->cgroup_layout)) < 0)
+		return NULL;
 	ann = annotations_json(st->annotations, st->n_annotations);
 	if (ann == NULL || json_object_object_add(o, "annotations", ann) < 0) {
 		json_object_put(ann);
@@ -336,6 +339,7 @@ void hutch_state_free(struct hutch_state *st)
 	}
 	free(st->annotations);
 	free(st->config_json);
+	json_object_put(st->cgroup_layout);
 	free(st);
 }
 
@@ -454,6 +458,12 @@ static int parse_record(const char *text, size_t len, struct hutch_state *st, co
 	st->start_time = (unsigned long long)start;
 	st->owner = (uid_t)owner;
 	st->has_netns_path = get_bool(o, "has_netns_path");
+	{
+		struct json_object *cl;
+		if (json_object_object_get_ex(o, "cgroup_layout", &cl) &&
+		    json_object_is_type(cl, json_type_object))
+			st->cgroup_layout = json_object_get(cl);
+	}
 	st->status = get_bool(o, "creating") ? HUTCH_STATUS_CREATING : HUTCH_STATUS_RUNNING;
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 struct hutch_error;
 struct hutch_kv;
+struct json_object;
 
 #define HUTCH_ID_MAX 1024
 
@@ -35,6 +36,9 @@ struct hutch_state {
 	struct hutch_kv *annotations;
 	size_t n_annotations;
 	char *config_json; /* copy of config.json taken at create (hooks, delete) */
+	/* hutch_cgroup_save() of the container's cgroup (json-c object, owned;
+	 * NULL when the state predates it): no rediscovery after create */
+	struct json_object *cgroup_layout;
 	/* derived, not stored */
 	enum hutch_status status;
 };
