@@ -3,6 +3,8 @@ rootfsPropagation."""
 
 import os
 
+import pytest
+
 from conftest import mounts_from, one, parse_kv
 
 
@@ -96,7 +98,10 @@ def test_mount_destination_created(runtime, bundle):
     assert mount_at(kv, "/new/dir/deep")["fstype"] == "tmpfs"
 
 
-def test_cgroup_mount(runtime, bundle):
+@pytest.mark.parametrize("cgroupns", [True, False])
+def test_cgroup_mount(runtime, bundle, cgroupns):
+    if not cgroupns:
+        bundle.drop_namespace("cgroup")
     bundle.drop_mount("/sys/fs/cgroup")
     bundle.add_mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "ro"])
     bundle.set_args("sh", "-c", "/checker mounts; cat /sys/fs/cgroup/pids/pids.max "
@@ -107,6 +112,16 @@ def test_cgroup_mount(runtime, bundle):
     kv = parse_kv(r.stdout)
     cg = [m for m in mounts_from(kv) if m["mountpoint"].startswith("/sys/fs/cgroup")]
     assert cg, "no cgroup mount"
+    # one mount per hierarchy, showing only the container's own cgroup, read-only
+    hier = [m for m in cg if m["fstype"] in ("cgroup", "cgroup2")]
+    assert hier, cg
+    for m in hier:
+        assert m["root"] == "/" or m["root"].endswith("/" + bundle.id), m
+        assert "ro" in m["opts"] and "nosuid" in m["opts"] and "noexec" in m["opts"], m
+    points = [m["mountpoint"] for m in hier]
+    if "open_tree" not in os.environ.get("HUTCH_TEST_ENOSYS", ""):
+        # the classic fallback (no mount API) stacks a bind on a fresh mount
+        assert len(points) == len(set(points)), f"stacked cgroup mounts: {points}"
 
 
 def test_dev_devices(runtime, bundle):

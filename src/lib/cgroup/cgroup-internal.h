@@ -70,6 +70,16 @@ int hutch_cgroup_swap_v2(int64_t swap, int64_t limit, char *buf, size_t size, bo
 /* ---- shared helpers (cgroup.c) ---- */
 extern int hutch_cg_timeout_ms;
 int hutch_cg_write(const char *dir, const char *file, const char *value, struct hutch_error **err);
+/* One open cgroup file taking several values, one write() each (devices.allow
+ * takes one rule per write): saves an open and a close per value. */
+struct hutch_cg_file {
+	int fd;
+	char *path;
+};
+int hutch_cg_file_open(struct hutch_cg_file *f, const char *dir, const char *file,
+		       struct hutch_error **err);
+int hutch_cg_file_write(struct hutch_cg_file *f, const char *value, struct hutch_error **err);
+void hutch_cg_file_close(struct hutch_cg_file *f);
 bool hutch_cg_exists(const char *dir, const char *file);
 char *hutch_cg_read(const char *dir, const char *file, struct hutch_error **err);
 bool hutch_cg_strv_has(char *const *v, const char *s);

@@ -78,6 +78,43 @@ int hutch_cg_write(const char *dir, const char *file, const char *value, struct 
 	return hutch_write_file(path, value, strlen(value), err);
 }
 
+int hutch_cg_file_open(struct hutch_cg_file *f, const char *dir, const char *file,
+		       struct hutch_error **err)
+{
+	f->fd = -1;
+	if (asprintf(&f->path, "%s/%s", dir, file) < 0) {
+		f->path = NULL;
+		return hutch_error_set(err, ENOMEM, "cgroup write %s", file);
+	}
+	f->fd = open(f->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (f->fd < 0)
+		return hutch_error_errno(err, "open %s", f->path);
+	return 0;
+}
+
+int hutch_cg_file_write(struct hutch_cg_file *f, const char *value, struct hutch_error **err)
+{
+	size_t len = strlen(value);
+	ssize_t n;
+
+	hutch_debug("cgroup write %s = %s", f->path, value);
+	if (write_hook != NULL)
+		write_hook(f->path, value, hook_data);
+	do
+		n = write(f->fd, value, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (size_t)n != len)
+		return hutch_error_errno(err, "write %s to %s", value, f->path);
+	return 0;
+}
+
+void hutch_cg_file_close(struct hutch_cg_file *f)
+{
+	hutch_closep(&f->fd);
+	free(f->path);
+	f->path = NULL;
+}
+
 bool hutch_cg_exists(const char *dir, const char *file)
 {
 	_cleanup_free_ char *path = NULL;
@@ -599,7 +636,8 @@ struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *pa
 		return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"), NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *j = json_object_array_get_idx(hs, i), *v2, *c;
-		const char *mount = jstr(j, "mount"), *dir = jstr(j, "dir"), *root = jstr(j, "root");
+		const char *mount = jstr(j, "mount"), *dir = jstr(j, "dir"),
+			   *root = jstr(j, "root");
 		_cleanup_strv_ char **ctrls = NULL;
 		struct hutch_cg_hier *h;
 		size_t nc;
@@ -608,8 +646,9 @@ struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *pa
 		    !json_object_object_get_ex(j, "v2", &v2) ||
 		    !json_object_is_type(v2, json_type_boolean) ||
 		    !json_object_object_get_ex(j, "controllers", &c) ||
-		    !json_object_is_type(c, json_type_array) || !path_below(mount, mountpoint, false) ||
-		    !path_below(root, mount, false) || !path_below(dir, root, true) ||
+		    !json_object_is_type(c, json_type_array) ||
+		    !path_below(mount, mountpoint, false) || !path_below(root, mount, false) ||
+		    !path_below(dir, root, true) ||
 		    (json_object_get_boolean(v2) && cg->unified >= 0))
 			return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"), NULL;
 		nc = json_object_array_length(c);
@@ -619,7 +658,8 @@ struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *pa
 		for (size_t k = 0; k < nc; k++) {
 			struct json_object *e = json_object_array_get_idx(c, k);
 			if (!json_object_is_type(e, json_type_string))
-				return hutch_error_set(err, EINVAL, "cgroup: malformed saved layout"),
+				return hutch_error_set(err, EINVAL,
+						       "cgroup: malformed saved layout"),
 				       NULL;
 			ctrls[k] = strdup(json_object_get_string(e));
 			if (ctrls[k] == NULL)
@@ -635,6 +675,28 @@ struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *pa
 			return hutch_error_set(err, ENOMEM, "cgroup"), NULL;
 	}
 	return steal_ptr(cg);
+}
+
+size_t hutch_cgroup_count(const struct hutch_cgroup *cg)
+{
+	return cg->n;
+}
+
+const char *hutch_cgroup_hierarchy(const struct hutch_cgroup *cg, size_t i, char *name, size_t size)
+{
+	const struct hutch_cg_hier *h = &cg->h[i];
+	size_t l = 0;
+
+	if (size == 0)
+		return NULL;
+	name[0] = '\0';
+	for (size_t k = 0; !h->v2 && h->ctrls != NULL && h->ctrls[k] != NULL; k++) {
+		int w = snprintf(name + l, size - l, "%s%s", k ? "," : "", h->ctrls[k]);
+		if (w < 0 || (size_t)w >= size - l)
+			return NULL;
+		l += (size_t)w;
+	}
+	return h->dir;
 }
 
 const char *hutch_cgroup_path(const struct hutch_cgroup *cg)

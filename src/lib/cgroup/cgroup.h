@@ -54,6 +54,13 @@ struct json_object;
 struct json_object *hutch_cgroup_save(const struct hutch_cgroup *cg);
 struct hutch_cgroup *hutch_cgroup_restore(const char *mountpoint, const char *path,
 					  struct json_object *saved, struct hutch_error **err);
+/* For the container's /sys/fs/cgroup: the number of hierarchies, and
+ * hierarchy I's controllers as /proc/self/cgroup spells them ("cpu,cpuacct",
+ * "name=systemd"; "" for cgroup2) written into NAME, returning the
+ * container's directory in it (NULL if NAME is too small). */
+size_t hutch_cgroup_count(const struct hutch_cgroup *cg);
+const char *hutch_cgroup_hierarchy(const struct hutch_cgroup *cg, size_t i, char *name,
+				   size_t size);
 /* The path to record in the state file: the absolute path ("/hutch/ID" or
  * the given one), or a relative cgroupsPath as given; hutch_cgroup_load()
  * resolves a relative one below the caller's own cgroups again, so `hutch

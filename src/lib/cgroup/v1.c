@@ -61,15 +61,27 @@ static bool is_deny_all(const struct hutch_device_rule *d)
 	return !d->allow && (d->type == 'a' || d->type == '\0') && d->major < 0 && d->minor < 0;
 }
 
+static void cg_files_close(struct hutch_cg_file (*f)[2])
+{
+	hutch_cg_file_close(&(*f)[0]);
+	hutch_cg_file_close(&(*f)[1]);
+}
+
 int hutch_cg_v1_devices(const char *dir, const struct hutch_resources *r, struct hutch_error **err)
 {
+	/* [0] devices.deny, [1] devices.allow: each opened once, a rule per write */
+	__attribute__((cleanup(cg_files_close))) struct hutch_cg_file f[2] = {{-1, NULL},
+									      {-1, NULL}};
 	char buf[96];
 	size_t start = 0;
 
+	if (hutch_cg_file_open(&f[0], dir, "devices.deny", err) < 0 ||
+	    hutch_cg_file_open(&f[1], dir, "devices.allow", err) < 0)
+		return hutch_error_prefix(err, "linux.resources.devices");
 	/* "a" in devices.deny drops every inherited exception and switches the
 	 * cgroup to default-deny; the rules after it only open holes. */
 	if (r->n_devices > 0 && is_deny_all(&r->devices[0])) {
-		if (hutch_cg_write(dir, "devices.deny", "a", err) < 0)
+		if (hutch_cg_file_write(&f[0], "a", err) < 0)
 			return hutch_error_prefix(err, "linux.resources.devices[0]");
 		start = 1;
 	}
@@ -79,13 +91,13 @@ int hutch_cg_v1_devices(const char *dir, const struct hutch_resources *r, struct
 
 		if (fmt_rule(i, type, d->major, d->minor, d->access, buf, sizeof(buf), err) < 0)
 			return -1;
-		if (hutch_cg_write(dir, d->allow ? "devices.allow" : "devices.deny", buf, err) < 0)
+		if (hutch_cg_file_write(&f[d->allow ? 1 : 0], buf, err) < 0)
 			return hutch_error_prefix(err, "linux.resources.devices[%zu]", i);
 	}
 	for (size_t i = 0; i < hutch_cg_n_default_devices; i++) {
 		const struct hutch_cg_default_dev *d = &hutch_cg_default_devices[i];
 		fmt_rule(i, d->type, d->major, d->minor, "rwm", buf, sizeof(buf), NULL);
-		if (hutch_cg_write(dir, "devices.allow", buf, err) < 0)
+		if (hutch_cg_file_write(&f[1], buf, err) < 0)
 			return hutch_error_prefix(err, "default device %s", buf);
 	}
 	return 0;

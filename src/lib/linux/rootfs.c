@@ -40,6 +40,8 @@ struct ctx {
 	bool in_userns;
 	bool selinux; /* SELinux enabled: linux.mountLabel applies */
 	const int *idmap_trees;
+	const struct hutch_rootfs_cgroup *cgroups;
+	size_t n_cgroups;
 	int rootfd;
 };
 
@@ -436,6 +438,93 @@ static int bind_own_cgroup(const struct ctx *c, int subfd, const char *name, con
 	return xmount(c, &m, err);
 }
 
+static size_t count_items(const char *list)
+{
+	size_t n = 0;
+
+	for (const char *p = list; *p != '\0'; n++) {
+		p = strchrnul(p, ',');
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+/* A and B (comma-separated controller lists) name the same hierarchy: the
+ * same set, in any order. */
+static bool same_controllers(const char *a, const char *b)
+{
+	if (count_items(a) != count_items(b))
+		return false;
+	for (const char *p = a; *p != '\0';) {
+		const char *e = strchrnul(p, ',');
+		size_t l = (size_t)(e - p);
+		bool found = false;
+		for (const char *q = b; *q != '\0' && !found;) {
+			const char *f = strchrnul(q, ',');
+			found = (size_t)(f - q) == l && strncmp(p, q, l) == 0;
+			q = *f ? f + 1 : f;
+		}
+		if (!found)
+			return false;
+		p = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+static const char *known_cgroup_dir(const struct ctx *c, const char *ctrl)
+{
+	for (size_t i = 0; i < c->n_cgroups; i++)
+		if (same_controllers(ctrl, c->cgroups[i].name))
+			return c->cgroups[i].dir;
+	return NULL;
+}
+
+/* The container's own cgroup directory DIR (a host path, outside the
+ * container's rootfs) onto SUB in one step: a detached clone, its
+ * attributes, the move (no path is resolved at the target).  1: the mount
+ * API is missing, the caller mounts the classic way. */
+static int bind_host_cgroup(const struct ctx *c, int sub, const char *dir, const char *name,
+			    unsigned long flags, struct hutch_error **err)
+{
+	struct mount_attr a = {.attr_set =
+				   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	_cleanup_close_ int tree = -1;
+
+	if (flags & MS_RDONLY)
+		a.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & (MS_NOATIME | MS_STRICTATIME)) {
+		a.attr_clr = MOUNT_ATTR__ATIME;
+		a.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME : MOUNT_ATTR_STRICTATIME;
+	}
+	if (flags & MS_NODIRATIME)
+		a.attr_set |= MOUNT_ATTR_NODIRATIME;
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, dir,
+			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0 && errno == ENOSYS)
+		return 1;
+	if (tree < 0) {
+		hutch_error_errno(err, "open_tree %s", dir);
+		return fail_at(c, err, dir, name);
+	}
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "mount_setattr %s", dir);
+		return fail_at(c, err, dir, name);
+	}
+	if (syscall(SYS_move_mount, tree, "", sub, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "move_mount %s", dir);
+		return fail_at(c, err, dir, name);
+	}
+	hutch_debug("mount %s on %s (bind, attributes 0x%llx)", dir, name,
+		    (unsigned long long)a.attr_set);
+	return 0;
+}
+
 /* cgroup v1 or hybrid host: a tmpfs with one cgroup v1 mount per hierarchy
  * listed in /proc/self/cgroup (in a cgroup namespace the kernel shows the
  * container's own cgroup as the root), cpu,cpuacct-style symlinks, and
@@ -467,7 +556,8 @@ static int mount_cgroup_v1(const struct ctx *c, const struct hutch_mount *hm,
 		return fail_at(c, err, "cgroup", dest);
 	for (char *line = strtok_r(cg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *ctrl = strchr(line, ':'), *end, *own;
-		const char *dir, *type = "cgroup";
+		const char *dir, *type = "cgroup", *host;
+		int r;
 		_cleanup_free_ char *data = NULL, *name = NULL;
 		_cleanup_close_ int sub = -1;
 		char t2[32];
@@ -506,7 +596,14 @@ static int mount_cgroup_v1(const struct ctx *c, const struct hutch_mount *hm,
 				 .type = type,
 				 .flags = p->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 				 .data = data};
-		if (xmount(c, &m, err) < 0 || bind_own_cgroup(c, sub, name, own, m.flags, err) < 0)
+		/* the container's cgroup as create made it: bound directly (not
+		 * in a joined cgroup namespace, whose root is all it may show) */
+		host = strncmp(own, "/..", 3) != 0 ? known_cgroup_dir(c, ctrl) : NULL;
+		r = host != NULL ? bind_host_cgroup(c, sub, host, name, m.flags, err) : 1;
+		if (r < 0)
+			return -1;
+		if (r > 0 && (xmount(c, &m, err) < 0 ||
+			      bind_own_cgroup(c, sub, name, own, m.flags, err) < 0))
 			return -1;
 		if (data != NULL && strchr(ctrl, ',') != NULL && strncmp(ctrl, "name=", 5) != 0) {
 			char *s2 = NULL;
@@ -976,6 +1073,8 @@ int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_
 			.in_userns = o->in_userns,
 			.selinux = hutch_security_selinux_enabled(NULL),
 			.idmap_trees = o->idmap_trees,
+			.cgroups = o->cgroups,
+			.n_cgroups = o->n_cgroups,
 			.rootfd = -1};
 	unsigned long rp = hutch_mount_propagation_flags(spec->linux_.rootfs_propagation);
 	/* A shared or unbindable "/" would break pivot_root and the rootfs

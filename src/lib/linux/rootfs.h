@@ -18,9 +18,20 @@
 #define HUTCH_LINUX_ROOTFS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct hutch_error;
 struct hutch_spec;
+
+/* The container's cgroup in one hierarchy of a v1 or hybrid host: NAME as
+ * /proc/self/cgroup spells the hierarchy ("cpu,cpuacct", "name=systemd",
+ * "" for cgroup2), DIR the container's directory on the host.  The
+ * container's /sys/fs/cgroup binds DIR directly (open_tree + move_mount,
+ * one mount) instead of a fresh hierarchy mount with a bind on top. */
+struct hutch_rootfs_cgroup {
+	const char *name;
+	const char *dir;
+};
 
 struct hutch_rootfs_opts {
 	const char *rootfs; /* absolute path of root.path */
@@ -30,6 +41,8 @@ struct hutch_rootfs_opts {
 	/* per spec mount: a detached idmapped tree from
 	 * hutch_rootfs_idmap_prepare, or -1; NULL: none prepared */
 	const int *idmap_trees;
+	const struct hutch_rootfs_cgroup *cgroups; /* NULL: none known */
+	size_t n_cgroups;
 };
 
 /* In the parent, before the clone (idmapped mounts need CAP_SYS_ADMIN over

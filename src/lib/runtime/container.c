@@ -140,6 +140,33 @@ static void fill_state(const struct creation *c, struct hutch_state *st, char *c
 	st->status = status;
 }
 
+static void free_cgroup_views(struct hutch_init_args *a)
+{
+	for (size_t i = 0; i < a->n_cgroups; i++)
+		free((char *)a->cgroups[i].name);
+	free(a->cgroups);
+	a->cgroups = NULL;
+	a->n_cgroups = 0;
+}
+
+/* What the container's /sys/fs/cgroup binds (rootfs.h), from the cgroup
+ * create made; an empty list only costs the classic mounts. */
+static void cgroup_views(const struct hutch_cgroup *cg, struct hutch_init_args *a)
+{
+	size_t n = hutch_cgroup_count(cg);
+
+	a->cgroups = calloc(n > 0 ? n : 1, sizeof(*a->cgroups));
+	for (size_t i = 0; a->cgroups != NULL && i < n; i++) {
+		char name[256];
+		const char *dir = hutch_cgroup_hierarchy(cg, i, name, sizeof(name));
+		char *copy = dir != NULL ? strdup(name) : NULL;
+		if (copy == NULL)
+			continue;
+		a->cgroups[a->n_cgroups].name = copy;
+		a->cgroups[a->n_cgroups++].dir = dir;
+	}
+}
+
 static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_error **err)
 {
 	const struct hutch_linux *l = &c->spec->linux_;
@@ -165,6 +192,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 			return -1;
 		}
 		a->cg_join = &join;
+		cgroup_views(c->cg, a);
 	}
 	c->child = hutch_rt_clone(a->plan.clone_flags, join.clone_fd, &into_cgroup);
 	if (c->child < 0) {
@@ -173,6 +201,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		close(pair[1]);
 		hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
 		hutch_cgroup_join_close(&join);
+		free_cgroup_views(a);
 		return -1;
 	}
 	if (c->child == 0) {
@@ -182,6 +211,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 	close(pair[1]);
 	hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
 	a->cg_join = NULL;
+	free_cgroup_views(a);
 	if (join.clone_fd >= 0 && !into_cgroup &&
 	    hutch_cgroup_enter(c->cg, c->child, true, err) < 0) {
 		hutch_cgroup_join_close(&join);

@@ -8,6 +8,7 @@
 
 #include "cgroup/cgroup.h"
 #include "linux/ns.h"
+#include "linux/rootfs.h"
 #include "linux/seccomp.h"
 #include "spec/model.h"
 
@@ -27,6 +28,8 @@ struct hutch_init_args {
 	struct hutch_seccomp_filter seccomp; /* compiled by the parent */
 	int *idmap_trees;		     /* per spec mount, from hutch_rootfs_idmap_prepare */
 	struct hutch_cgroup_join *cg_join;   /* the v1 hierarchies to join (cgroup.h), or NULL */
+	struct hutch_rootfs_cgroup *cgroups; /* for /sys/fs/cgroup (rootfs.h), or NULL */
+	size_t n_cgroups;
 };
 
 /* Runs in the cloned child; never returns. */
