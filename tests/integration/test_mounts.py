@@ -504,3 +504,50 @@ def test_idmapped_bind_in_user_namespace(runtime, bundle, tmp_path, own_maps):
         # a file the container's root creates is owned by host root
         assert one(kv, "/mnt/id/new") == "0:0", r.stdout
         assert os.stat(src / "new").st_uid == 0
+
+
+# ---- maskedPaths, readonlyPaths -------------------------------------------------
+
+
+def test_masked_paths(runtime, bundle):
+    """Files are covered by /dev/null, directories by an empty read-only
+    tmpfs (one shared superblock where the mount API exists); paths the
+    container lacks are skipped."""
+    bundle.linux["maskedPaths"] = ["/proc/keys", "/proc/timer_list", "/sys/firmware",
+                                   "/sys/kernel", "/no/such/path"]
+    bundle.set_args("sh", "-c",
+                    "echo keys=$(wc -c < /proc/keys); echo fw=$(ls -A /sys/firmware | wc -l); "
+                    "echo kernel=$(ls -A /sys/kernel | wc -l); "
+                    "touch /sys/firmware/x 2>/dev/null && echo fw-writable; /checker mounts")
+    r = runtime.run_ok(bundle)
+    kv = parse_kv(r.stdout)
+    assert one(kv, "keys") == "0" and one(kv, "fw") == "0" and one(kv, "kernel") == "0", r.stdout
+    assert "fw-writable" not in r.stdout
+    keys = mount_at(kv, "/proc/keys")
+    assert keys["root"] == "/null", keys
+    dirs = [mount_at(kv, d) for d in ("/sys/firmware", "/sys/kernel")]
+    for m in dirs:
+        assert m["fstype"] == "tmpfs" and "ro" in m["opts"], m
+        assert {"nosuid", "nodev", "noexec"} <= set(m["opts"]), m
+    # a mountinfo line's third field is the superblock's device
+    devs = {line.split()[2] for line in kv["mount"]
+            if line.split()[4] in ("/sys/firmware", "/sys/kernel")}
+    if not NO_OPEN_TREE:
+        assert len(devs) == 1, devs
+
+
+def test_readonly_paths_cover_submounts(runtime, bundle):
+    """readonlyPaths are read-only; where the mount API exists, so is what
+    is mounted below them (a recursive read-only clone)."""
+    bundle.add_mount("/data", "tmpfs", "tmpfs", ["mode=755"])
+    bundle.add_mount("/data/sub", "tmpfs", "tmpfs", ["mode=755"])
+    bundle.linux["readonlyPaths"] = ["/proc/sys", "/data"]
+    bundle.set_args("sh", "-c",
+                    "echo x > /proc/sys/kernel/domainname 2>/dev/null && echo sys-writable; "
+                    "touch /data/f 2>/dev/null && echo data-writable; "
+                    "touch /data/sub/f 2>/dev/null && echo sub-writable; echo done")
+    r = runtime.run_ok(bundle)
+    assert "done" in r.stdout
+    assert "sys-writable" not in r.stdout and "data-writable" not in r.stdout, r.stdout
+    if not NO_OPEN_TREE and not NO_SETATTR:
+        assert "sub-writable" not in r.stdout, r.stdout

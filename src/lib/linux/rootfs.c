@@ -1140,15 +1140,71 @@ static int check_dev_null(int rootfd, struct hutch_error **err)
 	return steal_fd(fd);
 }
 
+/* A clone of the mount tree at SRC (its submounts too if RECURSIVE), given
+ * ATTR if not NULL, moved onto DST: the new mount API, by fds only, so no
+ * path is resolved and nothing can be swapped in between.  1: the kernel
+ * lacks the API (nothing was changed), the caller mounts the classic way. */
+static int clone_onto(const struct ctx *c, int src, int dst, bool recursive,
+		      const struct mount_attr *attr, const char *src_name, const char *dest,
+		      struct hutch_error **err)
+{
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, src, "",
+						OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						    AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
+
+	if (tree < 0 && errno == ENOSYS)
+		return 1;
+	if (tree < 0) {
+		hutch_error_errno(err, "open_tree");
+		return fail_at(c, err, src_name, dest);
+	}
+	if (attr != NULL &&
+	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+		    attr, sizeof(*attr)) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "mount_setattr");
+		return fail_at(c, err, src_name, dest);
+	}
+	if (syscall(SYS_move_mount, tree, "", dst, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "move_mount");
+		return fail_at(c, err, src_name, dest);
+	}
+	hutch_debug("mount %s on %s (clone%s%s)", src_name, dest, recursive ? ", recursive" : "",
+		    attr != NULL && (attr->attr_set & MOUNT_ATTR_RDONLY) ? ", read-only" : "");
+	return 0;
+}
+
+/* One empty read-only tmpfs (mode 555), detached, for every masked
+ * directory to get a clone of: one superblock instead of one per
+ * directory.  -1 with errno ENOSYS: no fsopen, mount one per directory. */
+static int empty_tmpfs(void)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+
+	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "555", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+				MOUNT_ATTR_NOEXEC);
+}
+
 static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **err)
 {
-	_cleanup_close_ int null = -1;
+	_cleanup_close_ int null = -1, empty = -1;
+	bool api = true;
 
 	for (size_t i = 0; paths && paths[i]; i++) {
 		_cleanup_error_ struct hutch_error *e = NULL;
 		_cleanup_close_ int fd = hutch_path_open_in_root(c->rootfd, paths[i], O_PATH, &e);
 		struct stat st;
 		char t[32], s[32];
+		int r = 1;
 
 		if (fd < 0 && e->code == ENOENT)
 			continue;
@@ -1159,6 +1215,19 @@ static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **er
 			return hutch_error_prefix(err, "masked path");
 		}
 		if (S_ISDIR(st.st_mode)) {
+			if (api && empty < 0 && (empty = empty_tmpfs()) < 0) {
+				if (errno != ENOSYS && errno != EPERM)
+					return hutch_error_errno(err, "masked path %s: tmpfs",
+								 paths[i]);
+				api = false;
+			}
+			if (api)
+				r = clone_onto(c, empty, fd, false, NULL, "tmpfs", paths[i], err);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				continue;
+			api = false;
 			struct mnt m = {.src = "tmpfs",
 					.target = hutch_fd_path(fd, t, sizeof(t)),
 					.dest = paths[i],
@@ -1171,6 +1240,13 @@ static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **er
 		}
 		if (null < 0 && (null = check_dev_null(c->rootfd, err)) < 0)
 			return hutch_error_prefix(err, "masked path %s", paths[i]);
+		if (api)
+			r = clone_onto(c, null, fd, false, NULL, "/dev/null", paths[i], err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		api = false;
 		struct mnt m = {.src = hutch_fd_path(null, s, sizeof(s)),
 				.src_name = "/dev/null",
 				.target = hutch_fd_path(fd, t, sizeof(t)),
@@ -1182,8 +1258,14 @@ static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **er
 	return 0;
 }
 
+/* PATH and everything mounted below it read-only: a recursive read-only
+ * clone moved onto it, or (no mount API) a recursive bind with the top
+ * remounted read-only, keeping the flags a user namespace locks. */
 static int readonly_paths(const struct ctx *c, char **paths, struct hutch_error **err)
 {
+	static const struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	bool api = true;
+
 	for (size_t i = 0; paths && paths[i]; i++) {
 		_cleanup_error_ struct hutch_error *e = NULL;
 		_cleanup_close_ int fd = hutch_path_open_in_root(c->rootfd, paths[i], O_PATH, &e);
@@ -1191,6 +1273,7 @@ static int readonly_paths(const struct ctx *c, char **paths, struct hutch_error 
 		struct hutch_mount_plan p = {.flags = MS_RDONLY};
 		struct statfs sfs;
 		char t[32];
+		int r = 1;
 
 		if (fd < 0 && e->code == ENOENT)
 			continue;
@@ -1198,6 +1281,13 @@ static int readonly_paths(const struct ctx *c, char **paths, struct hutch_error 
 			*err = steal_ptr(e);
 			return hutch_error_prefix(err, "readonly path");
 		}
+		if (api)
+			r = clone_onto(c, fd, fd, true, &ro, paths[i], paths[i], err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		api = false;
 		struct mnt m = {.src = hutch_fd_path(fd, t, sizeof(t)),
 				.src_name = paths[i],
 				.target = t,
