@@ -375,13 +375,20 @@ class Bench:
                 log(f"bench: {r.name} FAILED the smoke run, left out: {r.broken}")
                 self.force_delete(r, cid)
 
-    def phase_run(self, n, nonet):
+    def phase_run(self, n, nonet, pause=0.0):
         metric = "run (no netns)" if nonet else "run"
-        log(f"bench: {metric}: /bin/true x{n}, interleaved")
+        if pause:
+            metric = "run (isolated)"
+        log(f"bench: {metric}: /bin/true x{n}, interleaved"
+            + (f", {pause * 1000:.0f} ms apart" if pause else ""))
         for _ in range(n):
             for r in self.all_runners():
                 if self.gave_up(metric, r):
                     continue
+                if pause:
+                    # the kernel's state after a quiet spell, as a lone
+                    # container start sees it (no batch amortizes anything)
+                    time.sleep(pause)
                 cid = self.cid(r, "n" if nonet else "r")
                 b, cfg = self.bundle(cid, nonet=nonet)
                 res = self.caller.call(r.run(cid, b, cfg))
@@ -722,7 +729,7 @@ def report(bench, outdir, started, elapsed):
             cells.append(c)
         w(f"| {label} | " + " | ".join(cells) + " |")
 
-    order = ["run", "run (no netns)", "create", "start", "kill", "delete", "exec"]
+    order = ["run", "run (no netns)", "run (isolated)", "create", "start", "kill", "delete", "exec"]
     conc = sorted({m for m in bench.data if " x" in m},
                   key=lambda m: (int(m.split(" x")[1]), ["create", "start", "delete"].index(m.split()[0])))
     for m in order:
@@ -820,8 +827,8 @@ def plot(bench, outdir, names):
     if not gp:
         log("bench: no gnuplot, no PNG")
         return
-    ops = [m for m in ("run", "run (no netns)", "create", "start", "kill", "delete", "exec")
-           if m in bench.data]
+    ops = [m for m in ("run", "run (no netns)", "run (isolated)", "create", "start", "kill",
+                       "delete", "exec") if m in bench.data]
     with open(os.path.join(outdir, "wall.dat"), "w") as f:
         f.write("op " + " ".join(names) + "\n")
         for m in ops:
@@ -904,8 +911,8 @@ def main():
     ap.add_argument("-n", type=int, default=None, help="repetitions (default 100; $BENCH_N)")
     ap.add_argument("--hutch", default=os.environ.get("HUTCH_BIN", os.path.join(REPO, "build", "hutch")))
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
-    ap.add_argument("--only", default="", help="comma list of phases: run,nonet,lifecycle,exec,"
-                    "concurrent,memlimit")
+    ap.add_argument("--only", default="", help="comma list of phases: run,nonet,isolated,"
+                    "lifecycle,exec,concurrent,memlimit")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (containers, cgroups, mount namespace)")
@@ -937,6 +944,8 @@ def main():
             bench.phase_run(n, nonet=False)
         if want("nonet"):
             bench.phase_run(n, nonet=True)
+        if want("isolated"):
+            bench.phase_run(max(5, n // 5), nonet=False, pause=0.25)
         if want("lifecycle"):
             bench.phase_lifecycle(max(1, n // 2) if not args.quick else n)
         if want("exec"):

@@ -6,7 +6,8 @@
  * capabilities, masked paths or device cgroup.  It does what the bench
  * config asks of the kernel:
  *
- *   cgroup v1 memory + pids: mkdir, write the limits, attach the child, rmdir
+ *   cgroup v1 memory + pids: mkdir, write the limits, the child joins
+ *   (writing "0" to the tasks files), rmdir
  *   clone(CLONE_NEWNS|NEWPID|NEWIPC|NEWUTS[|NEWNET])
  *   mounts: rootfs bind (read-only), /proc, /dev tmpfs + 6 device nodes,
  *           /dev/pts, /dev/shm, /dev/mqueue, /sys (sysfs ro, or rbind
@@ -88,14 +89,28 @@ static void cg_mkdir(const char *ctrl, const char *cg)
 		die("mkdir %s", path);
 }
 
-static void cg_attach(const char *cg, pid_t pid)
+/* The cheapest join the kernel offers: a single-threaded process writes
+ * "0" to each hierarchy's tasks file itself (no global threadgroup lock,
+ * whose first writer waits an RCU grace period).  The files are opened
+ * first, so a child can write them from any namespace. */
+static void cg_open_tasks(const char *cg, int fds[2])
 {
-	char path[4096], val[32];
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	cg_path(path, sizeof(path), "memory", cg, "cgroup.procs");
-	write_file(path, val);
-	cg_path(path, sizeof(path), "pids", cg, "cgroup.procs");
-	write_file(path, val);
+	char path[4096];
+	cg_path(path, sizeof(path), "memory", cg, "tasks");
+	if ((fds[0] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		die("open %s", path);
+	cg_path(path, sizeof(path), "pids", cg, "tasks");
+	if ((fds[1] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		die("open %s", path);
+}
+
+static void cg_join_self(int fds[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (write(fds[i], "0", 1) != 1)
+			die("join cgroup");
+		close(fds[i]);
+	}
 }
 
 static void cg_rmdir(const char *cg)
@@ -112,6 +127,7 @@ struct child_args {
 	int nonet;
 	int sync_fd;  /* read end: parent closes its end once the cgroup is set */
 	int sync_wfd; /* write end, closed here at once */
+	int cg_fds[2];
 	char **argv;
 };
 
@@ -127,7 +143,8 @@ static int child_main(void *arg)
 	struct child_args *a = arg;
 	char c;
 
-	/* wait until the parent has put us into the cgroup */
+	/* into the cgroup first, then wait for the parent's go */
+	cg_join_self(a->cg_fds);
 	close(a->sync_wfd);
 	if (read(a->sync_fd, &c, 1) < 0)
 		die("sync read");
@@ -235,6 +252,7 @@ static int cmd_run(int argc, char **argv)
 			       .sync_fd = sync[0],
 			       .sync_wfd = sync[1],
 			       .argv = argv + i + 2};
+	cg_open_tasks(cg, a.cg_fds);
 	static char stack[256 * 1024] __attribute__((aligned(16)));
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
 	if (!nonet)
@@ -243,7 +261,8 @@ static int cmd_run(int argc, char **argv)
 	if (pid < 0)
 		die("clone");
 	close(sync[0]);
-	cg_attach(cg, pid);
+	close(a.cg_fds[0]);
+	close(a.cg_fds[1]);
 	close(sync[1]); /* child's read returns 0: go */
 	if (pid_file) {
 		FILE *f = fopen(pid_file, "we");
@@ -278,7 +297,9 @@ static int cmd_exec(int argc, char **argv)
 		if (fds[i] < 0)
 			die("open %s", path);
 	}
-	cg_attach(cg, getpid());
+	int cg_fds[2];
+	cg_open_tasks(cg, cg_fds);
+	cg_join_self(cg_fds);
 	for (int i = 0; i < 5; i++) {
 		if (setns(fds[i], 0) < 0)
 			die("setns %s", ns[i]);
