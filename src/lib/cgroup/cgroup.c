@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,11 +26,6 @@
 #ifndef TMPFS_MAGIC
 #define TMPFS_MAGIC 0x01021994
 #endif
-
-/* Marks the directories create() made, so a later `hutch delete` (which only
- * has the path from the state file) removes them and no pre-existing parent.
- * kernfs supports trusted.* xattrs for root on cgroup v1 and v2. */
-#define CREATED_XATTR "trusted.hutch.created"
 
 /* The v1 hierarchies hutch puts containers in (name=systemd too, as runc). */
 static const char *const wanted_v1[] = {
@@ -741,8 +735,6 @@ static int create_one(struct hutch_cgroup *cg, struct hutch_cg_hier *h, struct h
 		*p = '\0';
 		if (mkdir(buf, 0755) == 0) {
 			h->created++;
-			if (setxattr(buf, CREATED_XATTR, "1", 1, 0) < 0)
-				hutch_debug("cgroup: cannot mark %s: %s", buf, strerror(errno));
 			if (mkdir_hook != NULL)
 				mkdir_hook(buf, hook_data);
 			if (cpuset) {
@@ -1078,13 +1070,6 @@ static int rmdir_tree(const char *dir, long deadline, int depth, struct hutch_er
 	}
 }
 
-static bool marked(const char *dir)
-{
-	char v[4];
-
-	return getxattr(dir, CREATED_XATTR, v, sizeof(v)) >= 0;
-}
-
 int hutch_cgroup_destroy(struct hutch_cgroup *cg, struct hutch_error **err)
 {
 	long deadline = now_ms() + hutch_cg_timeout_ms;
@@ -1110,15 +1095,13 @@ int hutch_cgroup_destroy(struct hutch_cgroup *cg, struct hutch_error **err)
 		struct hutch_cg_hier *h = &cg->h[i];
 		_cleanup_free_ char *p = strdup(h->dir);
 		size_t rl = strlen(h->root_dir);
-		int up = cg->loaded ? INT_MAX : h->created - 1;
+		int up = h->created - 1;
 		char *slash;
 
 		if (p == NULL)
 			return hutch_error_set(err, ENOMEM, "delete cgroup %s", cg->path);
 		while (up-- > 0 && (slash = strrchr(p, '/')) != NULL && (size_t)(slash - p) > rl) {
 			*slash = '\0';
-			if (cg->loaded && !marked(p))
-				break;
 			hutch_debug("cgroup rmdir %s", p);
 			if (rmdir(p) < 0)
 				break; /* shared with another container: keep it */

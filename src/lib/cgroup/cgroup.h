@@ -39,8 +39,9 @@ int hutch_cgroup_detect(const char *mountpoint, enum hutch_cgroup_mode *mode,
 struct hutch_cgroup *hutch_cgroup_new(const char *mountpoint, const char *cgroups_path,
 				      const char *id, struct hutch_error **err);
 /* Re-open a container's cgroup from its recorded path (state file).  Its
- * destroy() removes the leaf and the parents create() marked as its own
- * (xattr trusted.hutch.created), never other pre-existing parents. */
+ * destroy() removes the leaf in every hierarchy and keeps the parents,
+ * which later containers share (as runc and crun); only a failed create
+ * removes the parents it made itself. */
 struct hutch_cgroup *hutch_cgroup_load(const char *mountpoint, const char *path,
 				       struct hutch_error **err);
 /* The resolved hierarchies (mount points, controllers, directories) for
