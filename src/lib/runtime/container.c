@@ -411,19 +411,38 @@ static int rootless_cgroup_create(struct creation *c, struct hutch_error **err)
 	return 0;
 }
 
+/* What `run` keeps of its create: the relay console when it is the
+ * terminal's holder, the parsed config (for start's and delete's hooks). */
+struct run_keep {
+	struct hutch_relay_console *con; /* in: relay a terminal if the config has one */
+	struct hutch_spec *spec;	 /* out */
+};
+
 static int create_container(const struct hutch_context *ctx, const char *id,
 			    const struct hutch_create_opts *o, pid_t *init_pid,
-			    struct hutch_error **err)
+			    struct run_keep *keep, struct hutch_error **err)
 {
 	struct creation c = {.ctx = ctx, .id = id, .o = o, .sync = -1};
 	struct hutch_init_args a = {.id = id, .fifo_fd = -1, .sync = -1};
+	struct hutch_create_opts own;
 	_cleanup_free_ char *fifo = NULL;
 	int rc = -1, listen_fds;
 
 	for (int t = 0; t < HUTCH_NS__COUNT; t++)
 		a.ns_fds[t] = -1;
-	if (hutch_id_check(id, err) < 0 || load_bundle(&c, err) < 0 || validate(&c, err) < 0 ||
-	    hutch_ns_plan(&c.spec->linux_, &a.plan, err) < 0 ||
+	if (hutch_id_check(id, err) < 0 || load_bundle(&c, err) < 0)
+		goto out;
+	/* Foreground `run` with a terminal and no engine to hold it: we are
+	 * the console socket and relay the pty (relay.h). */
+	if (keep != NULL && keep->con != NULL && c.spec->has_process && c.spec->process.terminal &&
+	    o->console_socket == NULL) {
+		if (hutch_relay_console_open(keep->con, err) < 0)
+			goto out;
+		own = *o;
+		own.console_socket = keep->con->path;
+		c.o = o = &own;
+	}
+	if (validate(&c, err) < 0 || hutch_ns_plan(&c.spec->linux_, &a.plan, err) < 0 ||
 	    hutch_ns_open_paths(&c.spec->linux_, a.ns_fds, err) < 0)
 		goto out;
 	if (c.spec->linux_.has_seccomp &&
@@ -475,6 +494,8 @@ static int create_container(const struct hutch_context *ctx, const char *id,
 		goto fail;
 	if (init_pid != NULL)
 		*init_pid = c.init;
+	if (keep != NULL)
+		keep->spec = steal_ptr(c.spec);
 	rc = 0;
 	goto out;
 fail:
@@ -495,7 +516,7 @@ out:
 int hutch_container_create(const struct hutch_context *ctx, const char *id,
 			   const struct hutch_create_opts *o, struct hutch_error **err)
 {
-	return create_container(ctx, id, o, NULL, err);
+	return create_container(ctx, id, o, NULL, NULL, err);
 }
 
 /* ---- reading a container ------------------------------------------------------ */
@@ -539,12 +560,15 @@ static void run_saved_hooks(const struct hutch_spec *spec, const struct hutch_st
 		hutch_hooks_run_warn(&spec->hooks[kind], hutch_hook_name(kind), json);
 }
 
+/* SPEC: the container's config if the caller has it parsed (run), else
+ * NULL and the saved one is parsed. */
 static int start_locked(const struct hutch_context *ctx, struct hutch_state *st,
-			struct hutch_error **err)
+			const struct hutch_spec *have, struct hutch_error **err)
 {
 	_cleanup_free_ char *fifo = hutch_state_fifo_path(ctx->root, st->id);
 	_cleanup_close_ int fd = -1, pidfd = -1;
-	_cleanup_spec_ struct hutch_spec *spec = saved_spec(st);
+	_cleanup_spec_ struct hutch_spec *parsed = have == NULL ? saved_spec(st) : NULL;
+	const struct hutch_spec *spec = have != NULL ? have : parsed;
 	char buf[4096];
 	ssize_t n;
 
@@ -594,7 +618,7 @@ int hutch_container_start(const struct hutch_context *ctx, const char *id, struc
 	st = hutch_rt_load_locked(ctx, id, &lock, NULL, err);
 	if (st == NULL || hutch_relay_notify_listen(ctx->root, id, &notify, err) < 0)
 		return -1;
-	if (start_locked(ctx, st, err) < 0) {
+	if (start_locked(ctx, st, NULL, err) < 0) {
 		hutch_closep(&notify);
 		return -1;
 	}
@@ -648,8 +672,18 @@ static int stop_everything(struct hutch_state *st, struct hutch_cgroup *cg,
 	return 0;
 }
 
+static int delete_container(const struct hutch_context *ctx, const char *id, bool force,
+			    const struct hutch_spec *have, struct hutch_error **err);
+
 int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool force,
 			   struct hutch_error **err)
+{
+	return delete_container(ctx, id, force, NULL, err);
+}
+
+/* HAVE: the container's config if the caller has it parsed (run). */
+static int delete_container(const struct hutch_context *ctx, const char *id, bool force,
+			    const struct hutch_spec *have, struct hutch_error **err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_cgroup_ struct hutch_cgroup *cg = NULL;
@@ -673,8 +707,9 @@ int hutch_container_delete(const struct hutch_context *ctx, const char *id, bool
 	if (cg != NULL && hutch_cgroup_destroy(cg, err) < 0)
 		return -1;
 	{
-		_cleanup_spec_ struct hutch_spec *spec = saved_spec(st);
-		run_saved_hooks(spec, st, HUTCH_HOOK_POSTSTOP, HUTCH_STATUS_STOPPED);
+		_cleanup_spec_ struct hutch_spec *parsed = have == NULL ? saved_spec(st) : NULL;
+		run_saved_hooks(have != NULL ? have : parsed, st, HUTCH_HOOK_POSTSTOP,
+				HUTCH_STATUS_STOPPED);
 	}
 	return hutch_state_remove(ctx->root, id, err);
 }
@@ -752,7 +787,8 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 {
 	_cleanup_state_ struct hutch_state *st = NULL;
 	struct hutch_relay_console con = {.listen_fd = -1};
-	struct hutch_create_opts own;
+	struct run_keep keep = {.con = o->detach ? NULL : &con};
+	_cleanup_spec_ struct hutch_spec *spec = NULL;
 	_cleanup_close_ int master = -1;
 	int notify = -1;
 	pid_t pid = 0;
@@ -762,22 +798,12 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 	/* The init may be a grandchild (second fork): become its reaper. */
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	/* Foreground with a terminal and no engine to hold it: we are the
-	 * console socket and relay the pty (relay.h). */
-	if (!o->detach && o->console_socket == NULL && hutch_relay_bundle_terminal(o->bundle)) {
-		if (hutch_relay_console_open(&con, err) < 0) {
-			hutch_relay_console_close(&con);
-			return -1;
-		}
-		own = *o;
-		own.console_socket = con.path;
-		o = &own;
-	}
-	rc = create_container(ctx, id, o, &pid, err);
+	rc = create_container(ctx, id, o, &pid, &keep, err);
+	spec = keep.spec;
 	if (rc == 0 && con.listen_fd >= 0 &&
 	    (rc = hutch_relay_console_receive(&con, &master, err)) < 0) {
 		_cleanup_error_ struct hutch_error *e = NULL;
-		hutch_container_delete(ctx, id, true, &e);
+		delete_container(ctx, id, true, spec, &e);
 	}
 	hutch_relay_console_close(&con);
 	if (rc < 0)
@@ -786,11 +812,11 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 		hutch_relay_copy_size(master);
 	st = hutch_rt_load(ctx, id, NULL, err);
 	if (st == NULL || hutch_relay_notify_listen(ctx->root, id, &notify, err) < 0 ||
-	    start_locked(ctx, st, err) < 0 ||
+	    start_locked(ctx, st, spec, err) < 0 ||
 	    (notify >= 0 && hutch_relay_notify_forward(steal_fd(notify), pid, err) < 0)) {
 		_cleanup_error_ struct hutch_error *e = NULL;
 		hutch_closep(&notify);
-		hutch_container_delete(ctx, id, true, &e);
+		delete_container(ctx, id, true, spec, &e);
 		return -1;
 	}
 	if (o->detach)
@@ -801,7 +827,7 @@ int hutch_container_run(const struct hutch_context *ctx, const char *id,
 		rc = hutch_rt_wait_forwarding(pid, status, err);
 	if (!o->keep) {
 		_cleanup_error_ struct hutch_error *e = NULL;
-		if (hutch_container_delete(ctx, id, true, &e) < 0)
+		if (delete_container(ctx, id, true, spec, &e) < 0)
 			hutch_warn("delete after run: %s", hutch_error_text(e));
 	}
 	return rc;

@@ -26,19 +26,6 @@
 
 /* ---- our own console socket ------------------------------------------------ */
 
-bool hutch_relay_bundle_terminal(const char *bundle)
-{
-	_cleanup_free_ char *cfg = NULL, *text = NULL;
-	_cleanup_spec_ struct hutch_spec *spec = NULL;
-
-	if (asprintf(&cfg, "%s/config.json", bundle != NULL ? bundle : ".") < 0)
-		return false;
-	text = hutch_read_file(cfg, 16u << 20, NULL, NULL);
-	if (text != NULL)
-		spec = hutch_spec_parse(text, strlen(text), NULL);
-	return spec != NULL && spec->has_process && spec->process.terminal;
-}
-
 int hutch_relay_console_open(struct hutch_relay_console *c, struct hutch_error **err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};

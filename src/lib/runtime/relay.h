@@ -23,9 +23,6 @@ struct hutch_relay_console {
 	char path[128];
 };
 
-/* Whether BUNDLE's config.json asks for a terminal (false if unreadable:
- * create then reports the real error). */
-bool hutch_relay_bundle_terminal(const char *bundle);
 /* Make the listening socket; c->path is what to pass as --console-socket. */
 int hutch_relay_console_open(struct hutch_relay_console *c, struct hutch_error **err);
 /* Take the master that create/exec sent (already queued on the socket). */
