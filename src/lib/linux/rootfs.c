@@ -525,6 +525,47 @@ static int bind_host_cgroup(const struct ctx *c, int sub, const char *dir, const
 	return 0;
 }
 
+/* cgroup2 host: in the container's own cgroup namespace a fresh cgroup2
+ * mount shows its cgroup as the root; without one it would show the whole
+ * hierarchy, so the container's own cgroup is bound there instead (by fd
+ * from create's directory, or a fresh mount with a bind on top). */
+static int mount_cgroup_v2(const struct ctx *c, const struct hutch_mount *hm,
+			   const struct hutch_mount_plan *p, int dstfd, struct hutch_error **err)
+{
+	const char *dest = hm->destination, *host;
+	unsigned long flags = p->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	_cleanup_free_ char *cg = hutch_read_file("/proc/self/cgroup", 0, NULL, err);
+	char t[32], *own = NULL;
+	struct mnt m = {.src = "cgroup2",
+			.target = hutch_fd_path(dstfd, t, sizeof(t)),
+			.dest = dest,
+			.type = "cgroup2",
+			.flags = flags,
+			.data = p->data};
+	int r;
+
+	if (cg == NULL)
+		return fail_at(c, err, "cgroup2", dest);
+	for (char *line = cg; line != NULL && *line != '\0';) {
+		char *next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (strncmp(line, "0::", 3) == 0)
+			own = line + 3;
+		line = next;
+	}
+	/* "/": our own cgroup namespace; "/..": a joined one rooted elsewhere */
+	if (own == NULL || strcmp(own, "/") == 0 || strncmp(own, "/..", 3) == 0)
+		return xmount(c, &m, err) < 0 ? -1 : 0;
+	host = known_cgroup_dir(c, "");
+	r = host != NULL ? bind_host_cgroup(c, dstfd, host, dest, flags, err) : 1;
+	if (r <= 0)
+		return r;
+	if (xmount(c, &m, err) < 0 || bind_own_cgroup(c, dstfd, dest, own, flags, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* cgroup v1 or hybrid host: a tmpfs with one cgroup v1 mount per hierarchy
  * listed in /proc/self/cgroup (in a cgroup namespace the kernel shows the
  * container's own cgroup as the root), cpu,cpuacct-style symlinks, and
@@ -734,6 +775,13 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 	} else if (is_type(type, "cgroup") && !is_cgroup2_at("/sys/fs/cgroup") && !c->in_userns) {
 		top = mount_cgroup_v1(c, hm, &p, dstfd, err);
 		if (top < 0)
+			return -1;
+	} else if ((is_type(type, "cgroup") || is_type(type, "cgroup2")) && !c->in_userns &&
+		   is_cgroup2_at("/sys/fs/cgroup")) {
+		if (mount_cgroup_v2(c, hm, &p, dstfd, err) < 0)
+			return -1;
+		if ((p.n_propagation > 0 || p.has_rec_attr) &&
+		    (top = reopen_mounted(c, dest, dstfd, "cgroup2", err)) < 0)
 			return -1;
 	} else {
 		struct mnt m = {.src = src,
@@ -1140,6 +1188,20 @@ static int check_dev_null(int rootfd, struct hutch_error **err)
 	return steal_fd(fd);
 }
 
+/* Attach the detached mount TREE onto DST (both fds).  1: no mount API. */
+static int move_onto(const struct ctx *c, int tree, int dst, const char *src_name, const char *dest,
+		     struct hutch_error **err)
+{
+	if (syscall(SYS_move_mount, tree, "", dst, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "move_mount");
+		return fail_at(c, err, src_name, dest);
+	}
+	return 0;
+}
+
 /* A clone of the mount tree at SRC (its submounts too if RECURSIVE), given
  * ATTR if not NULL, moved onto DST: the new mount API, by fds only, so no
  * path is resolved and nothing can be swapped in between.  1: the kernel
@@ -1166,20 +1228,14 @@ static int clone_onto(const struct ctx *c, int src, int dst, bool recursive,
 		hutch_error_errno(err, "mount_setattr");
 		return fail_at(c, err, src_name, dest);
 	}
-	if (syscall(SYS_move_mount, tree, "", dst, "",
-		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		if (errno == ENOSYS)
-			return 1;
-		hutch_error_errno(err, "move_mount");
-		return fail_at(c, err, src_name, dest);
-	}
 	hutch_debug("mount %s on %s (clone%s%s)", src_name, dest, recursive ? ", recursive" : "",
 		    attr != NULL && (attr->attr_set & MOUNT_ATTR_RDONLY) ? ", read-only" : "");
-	return 0;
+	return move_onto(c, tree, dst, src_name, dest, err);
 }
 
 /* One empty read-only tmpfs (mode 555), detached, for every masked
- * directory to get a clone of: one superblock instead of one per
+ * directory: the first gets it, the others clones of it (kernels before
+ * 6.15 clone only attached mounts): one superblock instead of one per
  * directory.  -1 with errno ENOSYS: no fsopen, mount one per directory. */
 static int empty_tmpfs(void)
 {
@@ -1197,7 +1253,7 @@ static int empty_tmpfs(void)
 static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **err)
 {
 	_cleanup_close_ int null = -1, empty = -1;
-	bool api = true;
+	bool api = true, attached = false;
 
 	for (size_t i = 0; paths && paths[i]; i++) {
 		_cleanup_error_ struct hutch_error *e = NULL;
@@ -1221,12 +1277,16 @@ static int mask_paths(const struct ctx *c, char **paths, struct hutch_error **er
 								 paths[i]);
 				api = false;
 			}
-			if (api)
+			if (api && attached)
 				r = clone_onto(c, empty, fd, false, NULL, "tmpfs", paths[i], err);
+			else if (api)
+				r = move_onto(c, empty, fd, "tmpfs", paths[i], err);
 			if (r < 0)
 				return -1;
-			if (r == 0)
+			if (r == 0) {
+				attached = true;
 				continue;
+			}
 			api = false;
 			struct mnt m = {.src = "tmpfs",
 					.target = hutch_fd_path(fd, t, sizeof(t)),
