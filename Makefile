@@ -52,12 +52,14 @@ integration-runc:
 # Pure cgroup v2 cannot be had on a hybrid host: boot Debian's kernel under
 # qemu with only cgroup2 mounted (tools/cgv2-vm) and run the cgroup tests
 # there, against the same build (the tree is shared into the VM).  The
-# mount tests run there too: Debian's 6.1 is an older kernel for the mount
+# mount, namespace and error tests run there too: cgroup namespaces and
+# cleanup differ on v2, and Debian's 6.1 is an older kernel for the mount
 # API paths (it clones only attached mounts).  Not the idmapped binds: the
 # VM's /tmp is a tmpfs, which takes idmapped mounts from 6.3 on.
 CGV2_TESTS ?= tests/integration/test_cgroup*.py tests/integration/test_update.py \
 	tests/integration/test_lifecycle.py tests/integration/test_exec.py \
-	tests/integration/test_rootfs.py tests/integration/test_mounts.py
+	tests/integration/test_rootfs.py tests/integration/test_mounts.py \
+	tests/integration/test_namespaces.py tests/integration/test_errors.py
 CGV2_PYTEST_ARGS ?= -k "not idmapped"
 check-cgroupv2: build
 	@if [ "$$(id -u)" != 0 ]; then echo "the v2 VM stage needs root" >&2; exit 1; fi
