@@ -973,6 +973,9 @@ def main():
             bench.cleanup()
         else:
             cleanup_cgroups()
+        # the state tmpfs first, or its mount point (and so tmp) would stay
+        subprocess.run(["umount", os.path.join(tmp, "state")], timeout=10,
+                       stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(return_code)
 
