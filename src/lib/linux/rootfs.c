@@ -480,16 +480,68 @@ static const char *known_cgroup_dir(const struct ctx *c, const char *ctrl)
 	return NULL;
 }
 
+/* Attach the detached mount TREE onto DST (both fds).  1: no mount API. */
+static int move_onto(const struct ctx *c, int tree, int dst, const char *src_name, const char *dest,
+		     struct hutch_error **err)
+{
+	if (syscall(SYS_move_mount, tree, "", dst, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "move_mount");
+		return fail_at(c, err, src_name, dest);
+	}
+	return 0;
+}
+
+/* A clone of the mount tree at DIRFD/PATH ("": DIRFD itself; its submounts
+ * too if RECURSIVE), given ATTR if not NULL, moved onto DST by fd: no path
+ * is resolved at the target, nothing can be swapped in between.  1: the
+ * kernel lacks the new mount API (nothing was changed), the caller mounts
+ * the classic way. */
+static int clone_path_onto(const struct ctx *c, int dirfd, const char *path, int dst,
+			   bool recursive, const struct mount_attr *attr, const char *src_name,
+			   const char *dest, struct hutch_error **err)
+{
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, dirfd, path,
+			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
+			     (*path == '\0' ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW));
+
+	if (tree < 0 && errno == ENOSYS)
+		return 1;
+	if (tree < 0) {
+		hutch_error_errno(err, "open_tree %s", src_name);
+		return fail_at(c, err, src_name, dest);
+	}
+	if (attr != NULL &&
+	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+		    attr, sizeof(*attr)) < 0) {
+		if (errno == ENOSYS)
+			return 1;
+		hutch_error_errno(err, "mount_setattr %s", src_name);
+		return fail_at(c, err, src_name, dest);
+	}
+	hutch_debug("mount %s on %s (clone%s%s)", src_name, dest, recursive ? ", recursive" : "",
+		    attr != NULL && (attr->attr_set & MOUNT_ATTR_RDONLY) ? ", read-only" : "");
+	return move_onto(c, tree, dst, src_name, dest, err);
+}
+
+static int clone_onto(const struct ctx *c, int src, int dst, bool recursive,
+		      const struct mount_attr *attr, const char *src_name, const char *dest,
+		      struct hutch_error **err)
+{
+	return clone_path_onto(c, src, "", dst, recursive, attr, src_name, dest, err);
+}
+
 /* The container's own cgroup directory DIR (a host path, outside the
- * container's rootfs) onto SUB in one step: a detached clone, its
- * attributes, the move (no path is resolved at the target).  1: the mount
- * API is missing, the caller mounts the classic way. */
+ * container's rootfs) onto SUB in one step, with the mount's flags.  1: no
+ * mount API, the caller mounts the classic way. */
 static int bind_host_cgroup(const struct ctx *c, int sub, const char *dir, const char *name,
 			    unsigned long flags, struct hutch_error **err)
 {
 	struct mount_attr a = {.attr_set =
 				   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
-	_cleanup_close_ int tree = -1;
 
 	if (flags & MS_RDONLY)
 		a.attr_set |= MOUNT_ATTR_RDONLY;
@@ -499,30 +551,7 @@ static int bind_host_cgroup(const struct ctx *c, int sub, const char *dir, const
 	}
 	if (flags & MS_NODIRATIME)
 		a.attr_set |= MOUNT_ATTR_NODIRATIME;
-	tree = (int)syscall(SYS_open_tree, AT_FDCWD, dir,
-			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
-	if (tree < 0 && errno == ENOSYS)
-		return 1;
-	if (tree < 0) {
-		hutch_error_errno(err, "open_tree %s", dir);
-		return fail_at(c, err, dir, name);
-	}
-	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
-		if (errno == ENOSYS)
-			return 1;
-		hutch_error_errno(err, "mount_setattr %s", dir);
-		return fail_at(c, err, dir, name);
-	}
-	if (syscall(SYS_move_mount, tree, "", sub, "",
-		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		if (errno == ENOSYS)
-			return 1;
-		hutch_error_errno(err, "move_mount %s", dir);
-		return fail_at(c, err, dir, name);
-	}
-	hutch_debug("mount %s on %s (bind, attributes 0x%llx)", dir, name,
-		    (unsigned long long)a.attr_set);
-	return 0;
+	return clone_path_onto(c, AT_FDCWD, dir, sub, false, &a, dir, name, err);
 }
 
 /* cgroup2 host: in the container's own cgroup namespace a fresh cgroup2
@@ -1186,51 +1215,6 @@ static int check_dev_null(int rootfd, struct hutch_error **err)
 		return hutch_error_set(err, EPERM,
 				       "/dev/null in the container is not the null device (1:3)");
 	return steal_fd(fd);
-}
-
-/* Attach the detached mount TREE onto DST (both fds).  1: no mount API. */
-static int move_onto(const struct ctx *c, int tree, int dst, const char *src_name, const char *dest,
-		     struct hutch_error **err)
-{
-	if (syscall(SYS_move_mount, tree, "", dst, "",
-		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-		if (errno == ENOSYS)
-			return 1;
-		hutch_error_errno(err, "move_mount");
-		return fail_at(c, err, src_name, dest);
-	}
-	return 0;
-}
-
-/* A clone of the mount tree at SRC (its submounts too if RECURSIVE), given
- * ATTR if not NULL, moved onto DST: the new mount API, by fds only, so no
- * path is resolved and nothing can be swapped in between.  1: the kernel
- * lacks the API (nothing was changed), the caller mounts the classic way. */
-static int clone_onto(const struct ctx *c, int src, int dst, bool recursive,
-		      const struct mount_attr *attr, const char *src_name, const char *dest,
-		      struct hutch_error **err)
-{
-	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, src, "",
-						OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						    AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
-
-	if (tree < 0 && errno == ENOSYS)
-		return 1;
-	if (tree < 0) {
-		hutch_error_errno(err, "open_tree");
-		return fail_at(c, err, src_name, dest);
-	}
-	if (attr != NULL &&
-	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-		    attr, sizeof(*attr)) < 0) {
-		if (errno == ENOSYS)
-			return 1;
-		hutch_error_errno(err, "mount_setattr");
-		return fail_at(c, err, src_name, dest);
-	}
-	hutch_debug("mount %s on %s (clone%s%s)", src_name, dest, recursive ? ", recursive" : "",
-		    attr != NULL && (attr->attr_set & MOUNT_ATTR_RDONLY) ? ", read-only" : "");
-	return move_onto(c, tree, dst, src_name, dest, err);
 }
 
 /* One empty read-only tmpfs (mode 555), detached, for every masked
