@@ -614,6 +614,34 @@ class Bench:
         info["floor"] = {"path": "bench/floor.c (gcc -O2)", "size": os.path.getsize(self.floor.binary),
                          "libs": ["libc.so.6"], "libsize": 0, "static": False}
         self.extra["static"] = info
+        self.extra["process_start"] = self.process_start_cost()
+
+    def process_start_cost(self, n=200):
+        """CPU of starting and ending a process that does nothing, with and
+        without glibc: the fixed cost every runtime (and the container's own
+        program) pays per process on this machine.  Median ms, or None."""
+        src = os.path.join(self.tmp, "noop.c")
+        with open(src, "w") as f:
+            f.write("int main(void) { return 0; }\n")
+        nolibc = os.path.join(self.tmp, "noop-nolibc.c")
+        with open(nolibc, "w") as f:
+            f.write("void _start(void) { __asm__ volatile(\"mov $60, %%eax\\n xor %%edi, %%edi\\n"
+                    " syscall\" ::: \"memory\"); }\n")
+        out = {}
+        for name, argv in (("glibc", ["-static", src]),
+                           ("no libc", ["-static", "-nostdlib", nolibc])):
+            binary = os.path.join(self.tmp, "noop-" + name.replace(" ", ""))
+            try:
+                subprocess.run(["gcc", "-O2", "-o", binary, *argv], check=True, timeout=60,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            except (subprocess.SubprocessError, OSError):
+                out[name] = None
+                continue
+            cpu = [res.cpu for res in (self.caller.call([binary]) for _ in range(n)) if res.ok()]
+            out[name] = median(cpu) * 1000 if cpu else None
+        log("bench: empty static program, CPU per process: glibc %s ms, no libc %s ms"
+            % tuple(f"{out[k]:.2f}" if out.get(k) is not None else "?" for k in ("glibc", "no libc")))
+        return out
 
     # -- cleanup --
 
@@ -766,6 +794,14 @@ def report(bench, outdir, started, elapsed):
         return f"{v // KiB} KiB" if isinstance(v, int) else v
     w("| smallest memory limit, `run echo hi` | " + " | ".join(mlcell(n) for n in names) + " |")
     w("")
+    ps = bench.extra.get("process_start") or {}
+    if ps.get("glibc") is not None:
+        w(f"Process start-up on this machine (an empty static C program, median of 200): "
+          f"{ps['glibc']:.2f} ms of CPU with glibc, "
+          + (f"{ps['no libc']:.2f} ms without a libc. " if ps.get("no libc") is not None else ". ")
+          + "Every runtime pays the glibc figure once per command, and `run` once more for the "
+          "container's busybox (static glibc).")
+        w("")
     targets(bench, w)
     errs = [(m, n, s["err"]) for m, d in bench.data.items() for n, s in d.items() if s["err"]]
     if errs:
