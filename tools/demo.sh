@@ -15,8 +15,20 @@ fi
 tmp=$(mktemp -d /tmp/hutch-demo.XXXXXX)
 chmod 711 "$tmp"
 id="demo-$$"
+# hutch keeps its default parent cgroup (/hutch) for the next containers,
+# as runc and crun keep theirs; the demo removes it again if it made it.
+parents() {
+	for d in /sys/fs/cgroup/hutch /sys/fs/cgroup/*/hutch; do
+		[ -d "$d" ] && echo "$d"
+	done
+	return 0
+}
+before=$(parents)
 cleanup() {
 	"$HUTCH" --root "$tmp/state" delete --force "$id" >/dev/null 2>&1 || true
+	for d in $(parents); do
+		case " $(echo $before) " in *" $d "*) ;; *) rmdir "$d" 2>/dev/null || true ;; esac
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM

@@ -201,13 +201,18 @@ def rootfs_cache(workdir, checker_bin):
 
 @pytest.fixture(scope="session", autouse=True)
 def cgroup_parent_cleanup():
-    """Remove the hutch-test parent cgroups this session caused, when empty."""
-    pre = set(glob.glob(os.path.join(CGROUP_ROOT, "*", CGROUP_PARENT)))
-    pre |= set(glob.glob(os.path.join(CGROUP_ROOT, CGROUP_PARENT)))
+    """Remove the parent cgroups this session caused, when empty: hutch-test,
+    and hutch's default parent "hutch" (tests without cgroupsPath; delete
+    keeps parents for the next containers, as runc and crun do)."""
+    def parents():
+        found = set()
+        for name in (CGROUP_PARENT, "hutch"):
+            found |= set(glob.glob(os.path.join(CGROUP_ROOT, "*", name)))
+            found |= set(glob.glob(os.path.join(CGROUP_ROOT, name)))
+        return found
+    pre = parents()
     yield
-    post = set(glob.glob(os.path.join(CGROUP_ROOT, "*", CGROUP_PARENT)))
-    post |= set(glob.glob(os.path.join(CGROUP_ROOT, CGROUP_PARENT)))
-    for d in sorted(post - pre):
+    for d in sorted(parents() - pre):
         try:
             os.rmdir(d)
         except OSError:
