@@ -48,6 +48,8 @@ int cli_nargs(const struct cli_help *h, int argc, char **argv, int min, int max)
 int cli_fail(struct hutch_error *e);
 /* An optional "=true"/"=false" value of a boolean flag; NULL is true. */
 int cli_bool(const struct cli_help *h, const char *flag, const char *arg, bool *out);
+/* --format: "table" or "json" (*json set accordingly). */
+int cli_format(const struct cli_help *h, const char *arg, bool *json);
 /* A non-negative int option value. */
 int cli_uint(const struct cli_help *h, const char *flag, const char *arg, int *out);
 /* *DST = ARG made absolute (freeing the old *DST); prints the error. */

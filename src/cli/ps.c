@@ -161,16 +161,8 @@ int cmd_ps(struct hutch_cli *g, int argc, char **argv)
 		case CLI_OPT_HELP:
 			return 0;
 		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				json = true;
-			else if (strcmp(optarg, "table") == 0)
-				json = false;
-			else
-				return cli_usage_error(&help,
-						       "--format: unknown format \"%.64s\" "
-						       "(table or json)",
-						       optarg),
-				       1;
+			if (cli_format(&help, optarg, &json) < 0)
+				return 1;
 			break;
 		default:
 			return 1;

@@ -103,6 +103,15 @@ int cli_bool(const struct cli_help *h, const char *flag, const char *arg, bool *
 	return cli_usage_error(h, "--%s: invalid boolean \"%.64s\"", flag, arg);
 }
 
+int cli_format(const struct cli_help *h, const char *arg, bool *json)
+{
+	if (strcmp(arg, "json") == 0 || strcmp(arg, "table") == 0) {
+		*json = arg[0] == 'j';
+		return 0;
+	}
+	return cli_usage_error(h, "--format: unknown format \"%.64s\" (table or json)", arg);
+}
+
 int cli_uint(const struct cli_help *h, const char *flag, const char *arg, int *out)
 {
 	long v = 0;

@@ -67,6 +67,41 @@ def v1_controller_dir(ctrl):
     return None
 
 
+def cg_path(ctrl, cid, name):
+    """File NAME of container CID's cgroup (below CGROUP_PARENT) in the
+    hierarchy holding controller CTRL: its v1 hierarchy, or the cgroup2 tree
+    (on a hybrid host, where hugetlb is)."""
+    mode = cgroup_mode()
+    if mode == "unified" or (ctrl == "hugetlb" and mode == "hybrid"):
+        base = CGROUP_ROOT if mode == "unified" else os.path.join(CGROUP_ROOT, "unified")
+        return os.path.join(base, CGROUP_PARENT, cid, name)
+    return os.path.join(v1_controller_dir(ctrl), CGROUP_PARENT, cid, name)
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def int_kv(text):
+    """'key value' lines (cgroup stat files) into {key: int}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def run_detached(runtime, bundle, args, resources):
+    """`run --detach` ARGS with RESOURCES; returns the container id."""
+    bundle.linux["resources"] = resources
+    bundle.set_args(*args)
+    runtime.run_ok(bundle, "--detach")
+    runtime.state(bundle.id)  # the harness checks the pid is gone at the end
+    return bundle.id
+
+
 def cgroup_dirs(cid):
     """Every cgroup directory that exists for container `cid` (any hierarchy)."""
     return sorted(

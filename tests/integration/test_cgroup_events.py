@@ -8,41 +8,12 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
-from conftest import CGROUP_PARENT, CGROUP_ROOT, cgroup_mode, v1_controller_dir, wait_for, pid_alive
+from conftest import cg_path, cgroup_mode, pid_alive, wait_for
+from conftest import int_kv as kv, read_text as read, run_detached as detached
 
 MODE = cgroup_mode()
 MIB = 1024 * 1024
-
-
-def cg_path(ctrl, cid, name):
-    if MODE == "unified" or (ctrl == "hugetlb" and MODE == "hybrid"):
-        base = CGROUP_ROOT if MODE == "unified" else os.path.join(CGROUP_ROOT, "unified")
-        return os.path.join(base, CGROUP_PARENT, cid, name)
-    return os.path.join(v1_controller_dir(ctrl), CGROUP_PARENT, cid, name)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def kv(text):
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            out[parts[0]] = int(parts[1])
-    return out
-
-
-def detached(runtime, bundle, args, resources):
-    bundle.linux["resources"] = resources
-    bundle.set_args(*args)
-    runtime.run_ok(bundle, "--detach")
-    runtime.state(bundle.id)  # remember the pid for the harness
-    return bundle.id
 
 
 class Stream:

@@ -9,23 +9,12 @@ import subprocess
 
 import pytest
 
-from conftest import CGROUP_PARENT, CGROUP_ROOT, cgroup_mode, run_cmd, v1_controller_dir
+from conftest import cg_path, cgroup_mode, run_cmd, v1_controller_dir
+from conftest import read_text as read
 
 MODE = cgroup_mode()
 MIB = 1024 * 1024
 V1_UNLIMITED = "9223372036854771712"  # PAGE_COUNTER_MAX * 4096 as v1 prints it
-
-
-def cg_path(ctrl, cid, name):
-    if MODE == "unified" or (ctrl == "hugetlb" and MODE == "hybrid"):
-        base = CGROUP_ROOT if MODE == "unified" else os.path.join(CGROUP_ROOT, "unified")
-        return os.path.join(base, CGROUP_PARENT, cid, name)
-    return os.path.join(v1_controller_dir(ctrl), CGROUP_PARENT, cid, name)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 @pytest.fixture

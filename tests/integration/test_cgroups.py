@@ -4,6 +4,7 @@ the process placed in it, everything removed on delete."""
 import os
 
 from conftest import CGROUP_PARENT, cgroup_dirs, cgroup_mode, v1_controller_dir
+from conftest import read_text as read
 
 MODE = cgroup_mode()
 
@@ -15,11 +16,6 @@ def cg_file(ctrl, cid, v1name, v2name):
     base = v1_controller_dir(ctrl)
     assert base, f"no v1 {ctrl} hierarchy"
     return os.path.join(base, CGROUP_PARENT, cid, v1name)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 def created(runtime, bundle, resources):

@@ -2,22 +2,11 @@
 (zero fields mean unchanged, as Docker sends them); pause/resume freeze."""
 
 import json
-import os
 
-from conftest import run_cmd, v1_controller_dir, cgroup_mode, CGROUP_ROOT, CGROUP_PARENT
+from conftest import cg_path, cgroup_mode, run_cmd
+from conftest import read_text as read
 
 LONG = ["sleep", "600"]
-
-
-def cg_file(ctrl, cid, name):
-    if cgroup_mode() == "unified":
-        return os.path.join(CGROUP_ROOT, CGROUP_PARENT, cid, name)
-    return os.path.join(v1_controller_dir(ctrl), CGROUP_PARENT, cid, name)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 def started(runtime, bundle):
@@ -33,13 +22,13 @@ def test_update_flags_change_live_limits(runtime, bundle):
     runtime.ok("update", "--memory", "128m", "--pids-limit", "50", "--cpu-quota", "20000",
                "--cpu-period", "100000", cid)
     if cgroup_mode() == "unified":
-        assert read(cg_file("memory", cid, "memory.max")) == str(128 << 20)
-        assert read(cg_file("pids", cid, "pids.max")) == "50"
-        assert read(cg_file("cpu", cid, "cpu.max")) == "20000 100000"
+        assert read(cg_path("memory", cid, "memory.max")) == str(128 << 20)
+        assert read(cg_path("pids", cid, "pids.max")) == "50"
+        assert read(cg_path("cpu", cid, "cpu.max")) == "20000 100000"
     else:
-        assert read(cg_file("memory", cid, "memory.limit_in_bytes")) == str(128 << 20)
-        assert read(cg_file("pids", cid, "pids.max")) == "50"
-        assert read(cg_file("cpu", cid, "cpu.cfs_quota_us")) == "20000"
+        assert read(cg_path("memory", cid, "memory.limit_in_bytes")) == str(128 << 20)
+        assert read(cg_path("pids", cid, "pids.max")) == "50"
+        assert read(cg_path("cpu", cid, "cpu.cfs_quota_us")) == "20000"
     # the container itself sees the new limit
     r = runtime.ok("exec", cid, "cat", "/proc/self/cgroup")
     assert r.returncode == 0
@@ -47,7 +36,7 @@ def test_update_flags_change_live_limits(runtime, bundle):
 
 def test_update_resources_stdin_zero_means_unchanged(runtime, bundle):
     cid = started(runtime, bundle)
-    shares_file = cg_file("cpu", cid, "cpu.weight" if cgroup_mode() == "unified" else "cpu.shares")
+    shares_file = cg_path("cpu", cid, "cpu.weight" if cgroup_mode() == "unified" else "cpu.shares")
     shares_before = read(shares_file)
     doc = {"memory": {"limit": 96 << 20, "reservation": 0, "swap": 192 << 20, "kernel": 0},
            "cpu": {"shares": 0, "quota": 25000, "period": 100000},
@@ -55,10 +44,10 @@ def test_update_resources_stdin_zero_means_unchanged(runtime, bundle):
     r = run_cmd(runtime.argv("update", "--resources", "-", cid), input=json.dumps(doc))
     assert r.returncode == 0, r.stderr
     assert read(shares_file) == shares_before
-    assert read(cg_file("pids", cid, "pids.max")) == "40"
+    assert read(cg_path("pids", cid, "pids.max")) == "40"
     if cgroup_mode() != "unified":
-        assert read(cg_file("memory", cid, "memory.limit_in_bytes")) == str(96 << 20)
-        assert read(cg_file("cpu", cid, "cpu.cfs_quota_us")) == "25000"
+        assert read(cg_path("memory", cid, "memory.limit_in_bytes")) == str(96 << 20)
+        assert read(cg_path("cpu", cid, "cpu.cfs_quota_us")) == "25000"
 
 
 def test_update_refuses_bad_values(runtime, bundle):
@@ -84,13 +73,13 @@ def test_pause_freezes_and_resume_thaws(runtime, bundle):
         # a frozen task sleeps in the freezer (state D or S with frozen flag)
         state_line = [l for l in f if l.startswith("State:")][0]
     if cgroup_mode() != "unified":
-        assert read(cg_file("freezer", cid, "freezer.state")) == "FROZEN"
+        assert read(cg_path("freezer", cid, "freezer.state")) == "FROZEN"
     assert state_line
     r = runtime("exec", cid, "true")
     assert r.returncode != 0 and "paused" in r.stderr
     runtime.ok("resume", cid)
     assert runtime.status(cid) == "running"
     if cgroup_mode() != "unified":
-        assert read(cg_file("freezer", cid, "freezer.state")) == "THAWED"
+        assert read(cg_path("freezer", cid, "freezer.state")) == "THAWED"
     r = runtime("resume", cid)
     assert r.returncode != 0

@@ -802,6 +802,19 @@ TEST(create_v2_controllers)
 static const char *const v1_dirs[] = {"cpu",	 "cpuacct", "cpuset", "memory", "devices",
 				      "freezer", "blkio",   "pids",   "systemd"};
 
+/* The kernel's tasks file in c1's directory of every v1 hierarchy but SKIP. */
+static void put_tasks(const char *skip)
+{
+	char rel[256];
+
+	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
+		if (skip != NULL && strcmp(v1_dirs[i], skip) == 0)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
+		put(rel, "");
+	}
+}
+
 TEST(join_hybrid)
 {
 	struct hutch_error *e = NULL;
@@ -814,10 +827,7 @@ TEST(join_hybrid)
 	CHECK(cg != NULL);
 	if (cg == NULL)
 		return;
-	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
-		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
-		put(rel, "");
-	}
+	put_tasks(NULL);
 	mk("unified/hutch/c1");
 	CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), 0);
 	/* every v1 hierarchy by its tasks file, the cgroup2 tree by clone3 */
@@ -839,7 +849,6 @@ TEST(join_missing_hierarchy)
 	struct hutch_error *e = NULL;
 	struct hutch_cgroup *cg;
 	struct hutch_cgroup_join j;
-	char rel[256];
 	int before, after;
 
 	reset();
@@ -847,12 +856,7 @@ TEST(join_missing_hierarchy)
 	CHECK(cg != NULL);
 	if (cg == NULL)
 		return;
-	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {
-		if (strcmp(v1_dirs[i], "memory") == 0)
-			continue;
-		snprintf(rel, sizeof(rel), "%s/hutch/c1/tasks", v1_dirs[i]);
-		put(rel, "");
-	}
+	put_tasks("memory");
 	before = dup(0);
 	close(before);
 	CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), -1);
