@@ -833,6 +833,13 @@ TEST(join_hybrid)
 	/* every v1 hierarchy by its tasks file, the cgroup2 tree by clone3 */
 	CHECK_INT((int)j.n, (int)HUTCH_ARRAY_SIZE(v1_dirs));
 	CHECK(j.clone_fd >= 0);
+	/* memory last, the others in mount order, none twice */
+	CHECK(j.n > 0 && strstr(j.dirs[j.n - 1], "/memory/hutch/c1") != NULL);
+	for (size_t i = 0; i + 1 < j.n; i++) {
+		CHECK(strstr(j.dirs[i], "/memory/") == NULL);
+		for (size_t k = i + 1; k < j.n; k++)
+			CHECK(strcmp(j.dirs[i], j.dirs[k]) != 0);
+	}
 	CHECK_INT(hutch_cgroup_join_self(&j, &e), 0);
 	CHECK_INT((int)j.n, 0);
 	for (size_t i = 0; i < HUTCH_ARRAY_SIZE(v1_dirs); i++) {

@@ -829,9 +829,20 @@ int hutch_cgroup_join_open(struct hutch_cgroup *cg, struct hutch_cgroup_join *j,
 		hutch_cgroup_join_close(j);
 		return hutch_error_set(err, ENOMEM, "join cgroup %s", cg->path);
 	}
-	for (i = 0; i < cg->n; i++) {
+	/* The memory hierarchy last: each v1 join before it makes the kernel
+	 * build a css_set for the new combination, and those built after it
+	 * would be charged to the container's memory (about 1 KiB each,
+	 * freed only after an RCU grace period), as they are not when the
+	 * runtime's parent process moves a pid, as runc and crun do. */
+	size_t mem = cg->n;
+	for (i = 0; i < cg->n; i++)
+		if (!cg->h[i].v2 && hutch_cg_strv_has(cg->h[i].ctrls, "memory"))
+			mem = i;
+	for (size_t k = 0; k < cg->n; k++) {
 		_cleanup_free_ char *path = NULL;
 		int fd;
+		/* k walks 0..n-1 with the memory hierarchy moved to the end */
+		i = mem == cg->n ? k : k < mem ? k : k + 1 < cg->n ? k + 1 : mem;
 		if (cg->h[i].v2) {
 			j->clone_fd = open(cg->h[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (j->clone_fd < 0)
@@ -1045,10 +1056,18 @@ static long now_ms(void)
  * last processes exit.  A missing directory is fine. */
 static int rmdir_tree(const char *dir, long deadline, int depth, struct hutch_error **err)
 {
-	_cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int delay = 1;
 
+	/* A container's cgroup rarely has sub-cgroups: list the directory
+	 * only once the kernel said it is busy. */
+	hutch_debug("cgroup rmdir %s", dir);
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY && errno != ENOTEMPTY)
+		return hutch_error_errno(err, "rmdir %s", dir);
+	d = depth < 32 ? opendir(dir) : NULL;
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		_cleanup_free_ char *sub = NULL;
 		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
