@@ -172,3 +172,48 @@ def test_failing_poststop_only_warns(runtime, bundle):
     assert r.returncode == 0, f"failing poststop hook must only warn: {r.stderr}"
     assert order(d) == ["poststop"]
     runtime.assert_clean(bundle.id)
+
+
+def cap_bnd(status_text):
+    return next(l.split()[1] for l in status_text.splitlines() if l.startswith("CapBnd:"))
+
+
+def test_in_container_hooks_keep_the_runtime_bounding_set(runtime, bundle):
+    """The bounding set shrinks early (before the cgroup join) only when no
+    hook runs from the container's init: createContainer and
+    startContainer hooks get the runtime's set, the process its own."""
+    d = setup_hookdir(bundle)
+    bundle.process["capabilities"] = {k: ["CAP_KILL"] for k in
+                                      ("bounding", "effective", "permitted")}
+    bundle.config["hooks"] = {
+        p: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat /proc/self/status > {d}/{p}.st"]}]
+        for p in ("createContainer", "startContainer")}
+    bundle.set_args("sh", "-c", f"cat /proc/self/status > {d}/process.st")
+    runtime.run_ok(bundle)
+    with open("/proc/self/status") as f:
+        host = cap_bnd(f.read())
+    for p in ("createContainer", "startContainer"):
+        with open(os.path.join(d, f"{p}.st")) as f:
+            assert cap_bnd(f.read()) == host, p
+    with open(os.path.join(d, "process.st")) as f:
+        assert cap_bnd(f.read()) == "%016x" % (1 << 5)  # CAP_KILL
+    runtime.assert_clean(bundle.id)
+
+
+def test_bounding_set_without_hooks(runtime, bundle):
+    """Without such hooks the early drop applies; the process and a
+    process exec'd into the container end with the asked bounding set."""
+    bundle.process["capabilities"] = {k: ["CAP_KILL", "CAP_CHOWN"] for k in
+                                      ("bounding", "effective", "permitted")}
+    bundle.set_args("sleep", "600")
+    try:
+        assert runtime.create(bundle).returncode == 0
+        runtime.ok("start", bundle.id)
+        r = runtime.ok("exec", bundle.id, "cat", "/proc/self/status")
+        assert cap_bnd(r.stdout) == "%016x" % ((1 << 5) | 1)
+        pid = runtime.state(bundle.id)["pid"]
+        with open(f"/proc/{pid}/status") as f:
+            assert cap_bnd(f.read()) == "%016x" % ((1 << 5) | 1)
+    finally:
+        runtime("delete", "-f", bundle.id)
+    runtime.assert_clean(bundle.id)

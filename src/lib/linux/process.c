@@ -140,23 +140,34 @@ static int capset_sets(uint64_t eff, uint64_t perm, uint64_t inh)
 	return (int)syscall(SYS_capset, &h, d);
 }
 
-int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error **err)
+int hutch_process_drop_bounding(const struct hutch_process *p, struct hutch_error **err)
 {
 	const struct hutch_capabilities *c = &p->capabilities;
 	int last = last_cap();
 
 	/* A capabilities object is given: a set it leaves out is empty (as
-	 * runc reads it), so the bounding set is always applied. */
-	if (p->has_capabilities) {
-		for (int cap = 0; cap <= last; cap++) {
-			if (c->bounding & (1ULL << cap))
-				continue;
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-				return hutch_error_errno(err,
-							 "process.capabilities.bounding: drop %s",
-							 hutch_cap_name(cap));
-		}
+	 * runc reads it), so the bounding set is always applied.  Each drop
+	 * makes the kernel copy our credentials (freed only after an RCU
+	 * grace period), so a capability already out is not dropped again. */
+	if (!p->has_capabilities)
+		return 0;
+	for (int cap = 0; cap <= last; cap++) {
+		if ((c->bounding & (1ULL << cap)) || prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return hutch_error_errno(err, "process.capabilities.bounding: drop %s",
+						 hutch_cap_name(cap));
 	}
+	return 0;
+}
+
+int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error **err)
+{
+	const struct hutch_capabilities *c = &p->capabilities;
+	int last = last_cap();
+
+	if (hutch_process_drop_bounding(p, err) < 0)
+		return -1;
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return hutch_error_errno(err, "prctl(PR_SET_KEEPCAPS)");
 	if (setgroups(p->user.n_additional_gids, p->user.additional_gids) < 0) {

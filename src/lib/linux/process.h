@@ -22,6 +22,9 @@ int hutch_process_set_rlimits(const struct hutch_process *p, struct hutch_error 
 int hutch_process_set_oom_score_adj(const struct hutch_process *p, struct hutch_error **err);
 /* Join a new session keyring named _ses.ID (warns where keyrings are unavailable). */
 void hutch_process_new_keyring(const char *id);
+/* Drop from the bounding set what process.capabilities.bounding leaves
+ * out (nothing without a capabilities object).  Idempotent. */
+int hutch_process_drop_bounding(const struct hutch_process *p, struct hutch_error **err);
 /* setgroups, setresgid, setresuid, keeping the capabilities the spec asks
  * for: bounding drop before, capset + ambient after. */
 int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error **err);

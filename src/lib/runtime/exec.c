@@ -120,6 +120,10 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	if (hutch_sync_recv(x->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
+	/* The bounding set before the cgroup join, as in init.c, unless we
+	 * enter a user namespace (whose root starts with a full one). */
+	if (x->ns_fds[HUTCH_NS_USER] < 0 && hutch_process_drop_bounding(x->proc, &err) < 0)
+		goto fail;
 	if (x->cg_join != NULL && hutch_cgroup_join_self(x->cg_join, &err) < 0)
 		goto fail;
 	if (hutch_process_set_cpu_affinity(x->proc->exec_cpu_affinity_initial,

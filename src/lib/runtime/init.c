@@ -256,6 +256,24 @@ fail:
 	_exit(127);
 }
 
+/* The bounding set can shrink before the cgroup join: it changes no
+ * capability we use (those are the effective set), only what a later
+ * execve may gain, and every drop leaves a copy of the credentials for RCU
+ * to free, which would otherwise count against the container's memory
+ * limit as it starts.  Not with a user namespace (a new one starts with a
+ * full bounding set again), nor when hooks run from here: they keep the
+ * runtime's capabilities until the container's are applied. */
+static int early_bounding_drop(struct hutch_init_args *a, struct hutch_error **err)
+{
+	const struct hutch_spec *s = a->spec;
+
+	if (a->plan.new_user || s->linux_.namespaces[HUTCH_NS_USER].path != NULL ||
+	    s->hooks[HUTCH_HOOK_CREATE_CONTAINER].n > 0 ||
+	    s->hooks[HUTCH_HOOK_START_CONTAINER].n > 0)
+		return 0;
+	return hutch_process_drop_bounding(&s->process, err);
+}
+
 void hutch_init_main(struct hutch_init_args *a)
 {
 	_cleanup_error_ struct hutch_error *err = NULL;
@@ -268,6 +286,8 @@ void hutch_init_main(struct hutch_init_args *a)
 	if (hutch_sync_recv(a->sync, HUTCH_SYNC_GO, &msg, &err) < 0)
 		_exit(1);
 	hutch_sync_msg_clear(&msg);
+	if (early_bounding_drop(a, &err) < 0)
+		fail(a->sync, err);
 	/* Into the container's cgroup first: its limits cover all that follows. */
 	if (a->cg_join != NULL && hutch_cgroup_join_self(a->cg_join, &err) < 0)
 		fail(a->sync, err);
