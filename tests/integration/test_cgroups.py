@@ -1,7 +1,10 @@
 """cgroups: limits written to the container's cgroup on this (hybrid) host,
 the process placed in it, everything removed on delete."""
 
+import glob
 import os
+import subprocess
+import tempfile
 
 from conftest import CGROUP_PARENT, cgroup_dirs, cgroup_mode, v1_controller_dir
 from conftest import read_text as read
@@ -119,12 +122,81 @@ def test_cgroups_removed_on_delete(runtime, bundle):
     runtime.assert_clean(bundle.id)
 
 
+def v1_hierarchies():
+    """The v1 hierarchy directories of this host, each once."""
+    out = {}
+    for d in sorted(glob.glob(os.path.join("/sys/fs/cgroup", "*"))):
+        if os.path.isdir(d) and os.path.exists(os.path.join(d, "tasks")) \
+                and not os.path.exists(os.path.join(d, "cgroup.controllers")):
+            out.setdefault(os.path.realpath(d), d)
+    return sorted(out)
+
+
 def test_relative_cgroups_path(runtime, bundle):
-    bundle.linux["cgroupsPath"] = f"{CGROUP_PARENT}/{bundle.id}"
-    created(runtime, bundle, {"pids": {"limit": 11}})
-    found = [d for d in cgroup_dirs(bundle.id) if os.path.exists(os.path.join(d, "pids.max"))]
-    assert found, cgroup_dirs(bundle.id)
-    assert read(os.path.join(found[0], "pids.max")) == "11"
+    """A relative cgroupsPath lies below the caller's own cgroup in every
+    hierarchy.  The caller (a shell that then execs hutch) first moves
+    itself into a cgroup of the test's own in every v1 hierarchy, so
+    nothing is made below a cgroup the test did not create.  On cgroup2
+    it stays at the root: a non-root cgroup with processes cannot have
+    controllers enabled for its children."""
+    own = f"{CGROUP_PARENT}-rel-{bundle.id}"
+    rel = f"rel/{bundle.id}"
+    hiers = [] if MODE == "unified" else v1_hierarchies()
+    made = []
+    try:
+        for h in hiers:
+            d = os.path.join(h, own)
+            os.mkdir(d)
+            made.append(d)
+            for f in ("cpuset.cpus", "cpuset.mems"):  # nothing joins without them
+                if os.path.exists(os.path.join(d, f)):
+                    with open(os.path.join(d, f), "w") as out:
+                        out.write(read(os.path.join(h, f)))
+        bundle.linux["cgroupsPath"] = rel
+        bundle.linux["resources"] = {"pids": {"limit": 11}}
+        bundle.set_args("sleep", "600")
+        bundle.write()
+        runtime.ids.append(bundle.id)
+        join = "".join(f"echo $$ > {os.path.join(d, 'tasks')} && " for d in made)
+        # the container keeps create's stdio: a file, not a pipe to wait on
+        with tempfile.TemporaryFile("w+") as err:
+            r = subprocess.run(["sh", "-c", join + 'exec "$@"', "sh",
+                                *runtime.argv("create", "--bundle", bundle.path, bundle.id)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=err, timeout=30)
+            err.seek(0)
+            assert r.returncode == 0, err.read()
+        pid = runtime.state(bundle.id)["pid"]
+        placed = {}
+        for line in open(f"/proc/{pid}/cgroup").read().splitlines():
+            _, ctrls, path = line.split(":", 2)
+            placed[ctrls] = path
+        for h in hiers:
+            name = os.path.basename(os.path.realpath(h))
+            key = name if name != "systemd" else "name=systemd"
+            assert placed.get(key) == f"/{own}/{rel}", (key, placed)
+        if MODE != "legacy":
+            assert placed[""] == f"/{rel}", placed  # cgroup2: below the root
+        if MODE == "unified":
+            pids = os.path.join("/sys/fs/cgroup", rel, "pids.max")
+        else:
+            pids = os.path.join(v1_controller_dir("pids"), own, rel, "pids.max")
+        assert read(pids) == "11"
+        runtime.ok("delete", "--force", bundle.id)
+        for h in hiers:
+            assert not os.path.exists(os.path.join(h, own, rel)), h
+    finally:
+        runtime("delete", "--force", bundle.id)
+        # the parent hutch keeps (rel) in our cgroups and in the cgroup2
+        # tree (whose root the caller stayed in), then our own cgroups
+        v2 = {"unified": ["/sys/fs/cgroup"], "hybrid": ["/sys/fs/cgroup/unified"]}
+        rmdirs = [os.path.join(d, rel) for d in made + v2.get(MODE, [])]
+        rmdirs += [os.path.join(d, "rel") for d in made + v2.get(MODE, [])] + made
+        for p in rmdirs:
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
 
 
 def test_limits_seen_from_inside(runtime, bundle):
