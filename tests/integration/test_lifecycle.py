@@ -1,7 +1,9 @@
 """Lifecycle per runtime.md: create, start, state, kill, delete, run, list."""
 
+import calendar
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -39,6 +41,13 @@ def test_state_json_fields(runtime, bundle):
     assert st["ociVersion"].startswith("1.")
     assert os.path.realpath(st["bundle"]) == os.path.realpath(bundle.path)
     assert st.get("annotations", {}).get("org.hutch.test") == "yes"
+    # the creation time, as runc lists it: RFC 3339 in UTC with nanoseconds
+    listed = json.loads(runtime.ok("list", "--format", "json").stdout)
+    created = next(c["created"] for c in listed if c["id"] == bundle.id)
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{9}Z", created)
+    assert m, created
+    when = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    assert abs(when - time.time()) < 120, (created, time.time())
 
 
 def test_kill_then_stopped_then_delete(runtime, bundle):

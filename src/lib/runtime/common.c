@@ -68,12 +68,13 @@ void hutch_rt_now_rfc3339(char *buf, size_t size)
 {
 	struct timespec ts;
 	struct tm tm;
-	char base[32];
 
+	/* By hand: glibc's strftime loads the time zone (reads /etc/localtime)
+	 * even for a UTC format without a zone. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
 int hutch_rt_write_pid_file(const char *path, pid_t pid, struct hutch_error **err)
