@@ -8,7 +8,7 @@
  *        /checker wait              print "ready", then sleep until signalled
  *
  * Sections: caps ids ns mounts rlimits umask nnp oom cwd env hostname pid
- *           fds cgroup seccomp sched personality keyring
+ *           fds cgroup seccomp sched personality keyring mempolicy
  *        /checker mkdir PATH      mkdir PATH, print mkdir.errno=N (0 on success)
  */
 #include <dirent.h>
@@ -202,6 +202,27 @@ static void section_keyring(void)
 	printf("keyring=%s\n", buf);
 }
 
+static void section_mempolicy(void)
+{
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
+	const unsigned long lbits = 8 * sizeof(unsigned long);
+	int mode = -1;
+
+	if (syscall(SYS_get_mempolicy, &mode, mask, 1024UL, NULL, 0UL) < 0) {
+		printf("mempolicy.error=%s\n", strerror(errno));
+		return;
+	}
+	/* the mode flags (MPOL_F_STATIC_NODES...) are bits 13-15 */
+	printf("mempolicy.mode=%d\nmempolicy.flags=%d\nmempolicy.nodes=", mode & 0x1fff,
+	       mode & 0xe000);
+	for (unsigned long n = 0, first = 1; n < 1024; n++)
+		if (mask[n / lbits] & (1UL << (n % lbits))) {
+			printf("%s%lu", first ? "" : ",", n);
+			first = 0;
+		}
+	printf("\n");
+}
+
 static void section(const char *name)
 {
 	if (strcmp(name, "caps") == 0) {
@@ -250,6 +271,8 @@ static void section(const char *name)
 			printf("machine=%s\n", u.machine);
 	} else if (strcmp(name, "keyring") == 0) {
 		section_keyring();
+	} else if (strcmp(name, "mempolicy") == 0) {
+		section_mempolicy();
 	} else {
 		printf("error=unknown section %s\n", name);
 	}

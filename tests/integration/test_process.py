@@ -3,6 +3,8 @@ capabilities, terminal with --console-socket."""
 
 import os
 
+import pytest
+
 from conftest import ConsoleSocket, one, parse_kv, pid_alive, run_cmd
 
 
@@ -212,3 +214,57 @@ def test_process_waits_as_pid_until_start(runtime, bundle):
     assert comm != "sleep", "user process ran before start"
     runtime.ok("start", bundle.id)
     assert runtime.state(bundle.id)["pid"] == pid
+
+
+def mempolicy(kv):
+    return (int(one(kv, "mempolicy.mode")), int(one(kv, "mempolicy.flags")),
+            (kv.get("mempolicy.nodes") or [""])[0])
+
+
+def test_memory_policy(runtime, bundle):
+    # without one: the default policy (so the asserts below can fail)
+    assert mempolicy(runtime.check(bundle, "mempolicy")) == (0, 0, "")
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0",
+                                    "flags": ["MPOL_F_STATIC_NODES"]}
+    # MPOL_BIND = 2, MPOL_F_STATIC_NODES = 1 << 15
+    assert mempolicy(runtime.check(bundle, "mempolicy")) == (2, 1 << 15, "0")
+
+
+def test_memory_policy_interleave_and_exec(runtime, bundle):
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0"}
+    bundle.set_args("sleep", "600")
+    try:
+        assert runtime.create(bundle).returncode == 0
+        runtime.ok("start", bundle.id)
+        # a process exec'd into the container gets the container's policy
+        kv = parse_kv(runtime.ok("exec", bundle.id, "/checker", "mempolicy").stdout)
+        assert mempolicy(kv) == (3, 0, "0")  # MPOL_INTERLEAVE
+    finally:
+        runtime("delete", "--force", bundle.id)
+    runtime.assert_clean(bundle.id)
+
+
+MEMPOLICY_ERRORS = {
+    "unknown-mode": ({"mode": "MPOL_NOPE"}, "unknown memory policy mode"),
+    "bind-without-nodes": ({"mode": "MPOL_BIND"}, "needs at least one node"),
+    "local-with-nodes": ({"mode": "MPOL_LOCAL", "nodes": "0"}, "takes no nodes"),
+    "bad-node-list": ({"mode": "MPOL_BIND", "nodes": "0-"}, "invalid node list"),
+    "static-and-relative": ({"mode": "MPOL_BIND", "nodes": "0",
+                             "flags": ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]},
+                            "exclude each other"),
+    "unknown-flag": ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_NOPE"]},
+                     "unknown memory policy flag"),
+    # parses, but the kernel refuses it: this host has no node 1000
+    "absent-node": ({"mode": "MPOL_BIND", "nodes": "1000"}, "set_mempolicy(MPOL_BIND"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MEMPOLICY_ERRORS))
+def test_memory_policy_refused(runtime, bundle, case):
+    policy, text = MEMPOLICY_ERRORS[case]
+    bundle.linux["memoryPolicy"] = policy
+    bundle.set_args("true")
+    r = runtime.run(bundle)
+    assert r.returncode != 0, f"{case} must be refused"
+    assert "linux.memoryPolicy" in r.stderr and text in r.stderr, r.stderr
+    runtime.assert_clean(bundle.id)

@@ -3,6 +3,7 @@
  * config and the features document. */
 #include "core/cleanup.h"
 #include "core/error.h"
+#include "spec/internal.h"
 #include "spec/model.h"
 #include "test.h"
 
@@ -772,7 +773,7 @@ TEST(refused)
 	/* implemented (or checked against the host at create): parsed */
 	CHECK_STR(parse_err(with("", "'intelRdt':{'closID':'x'}", "")), "(parsed without error)");
 	CHECK_STR(parse_err(with("", "'memoryPolicy':{'mode':'MPOL_BIND','nodes':'0'}", "")),
-		  "linux.memoryPolicy: not supported by hutch yet");
+		  "(parsed without error)");
 	CHECK_STR(parse_err(with("", "'netDevices':{'eth1':{'name':'ctr0'}}", "")),
 		  "linux.netDevices: not supported by hutch yet");
 	CHECK_STR(parse_err(with("", "'personality':{'domain':'LINUX32'}", "")),
@@ -825,6 +826,57 @@ TEST(refused)
 		  "linux.memoryPolicy.mode: unknown memory policy mode \"MPOL_X\"");
 	CHECK_STR(parse_err(with("", "'netDevices':{'a/b':{}}", "")),
 		  "linux.netDevices[\"a/b\"]: invalid network interface name");
+}
+
+TEST(memory_policy)
+{
+	unsigned long m[HUTCH_MPOL_MAX_NODES / (8 * sizeof(unsigned long))];
+	const unsigned long lbits = 8 * sizeof(unsigned long);
+
+	CHECK_INT(hutch_spec_parse_nodes("0-3,7,64", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK(m[0] == 0x8fUL);
+	CHECK(m[64 / lbits] & (1UL << (64 % lbits)));
+	CHECK_INT(hutch_spec_parse_nodes("", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK(m[0] == 0 && m[1] == 0);
+	CHECK_INT(hutch_spec_parse_nodes("1023", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK(m[1023 / lbits] == 1UL << (1023 % lbits));
+	for (const char *const *bad =
+		 (const char *const[]){"1024", "3-1", "0-", "-1", "0,", ",0", "a", "0 ", "1-2-3",
+				       "0--1", "99999999999999999999", NULL};
+	     *bad != NULL; bad++) {
+		if (hutch_spec_parse_nodes(*bad, m, HUTCH_MPOL_MAX_NODES) != -1)
+			fprintf(stderr, "node list \"%s\" accepted\n", *bad);
+		CHECK_INT(hutch_spec_parse_nodes(*bad, m, HUTCH_MPOL_MAX_NODES), -1);
+	}
+	{
+		_cleanup_spec_ struct hutch_spec *s =
+		    parse_ok(with("",
+				  "'memoryPolicy':{'mode':'MPOL_INTERLEAVE','nodes':'0,2',"
+				  "'flags':['MPOL_F_RELATIVE_NODES']}",
+				  ""));
+		CHECK(s != NULL);
+		if (s == NULL)
+			return;
+		CHECK(s->linux_.has_memory_policy);
+		CHECK_INT(s->linux_.memory_policy.mode, HUTCH_MPOL_INTERLEAVE);
+		CHECK_INT((int)s->linux_.memory_policy.flags, HUTCH_MPOL_F_RELATIVE_NODES);
+		CHECK(s->linux_.memory_policy.has_nodes);
+		CHECK(s->linux_.memory_policy.mask[0] == 0x5UL);
+		CHECK_STR(s->linux_.memory_policy.mode_name, "MPOL_INTERLEAVE");
+	}
+	{
+		/* MPOL_PREFERRED without nodes is the local node (set_mempolicy(2)) */
+		_cleanup_spec_ struct hutch_spec *s =
+		    parse_ok(with("", "'memoryPolicy':{'mode':'MPOL_PREFERRED'}", ""));
+		CHECK(s != NULL && !s->linux_.memory_policy.has_nodes);
+	}
+	CHECK_STR(parse_err(with("", "'memoryPolicy':{'mode':'MPOL_DEFAULT','nodes':'1'}", "")),
+		  "linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes");
+	CHECK_STR(
+	    parse_err(with("", "'memoryPolicy':{'mode':'MPOL_PREFERRED_MANY','nodes':''}", "")),
+	    "linux.memoryPolicy.nodes: MPOL_PREFERRED_MANY needs at least one node");
+	CHECK_STR(parse_err(with("", "'memoryPolicy':{'nodes':'0'}", "")),
+		  "linux.memoryPolicy.mode: required");
 }
 
 TEST(strict_json)
@@ -1219,6 +1271,11 @@ TEST(features)
 	CHECK_INT(json_object_array_length(arr), 7);
 	CHECK(json_object_object_get_ex(v, "archs", &arr));
 	CHECK(json_object_array_length(arr) >= 1);
+	CHECK(json_object_object_get_ex(linux_, "memoryPolicy", &v));
+	CHECK(json_object_object_get_ex(v, "modes", &arr));
+	CHECK_INT(json_object_array_length(arr), 7);
+	CHECK(json_object_object_get_ex(v, "flags", &arr));
+	CHECK_INT(json_object_array_length(arr), 3);
 	CHECK(json_object_object_get_ex(linux_, "intelRdt", &v));
 	CHECK(json_object_object_get_ex(v, "enabled", &v));
 	CHECK(!json_object_get_boolean(v));
@@ -1259,5 +1316,6 @@ int main(void)
 	RUN(default_spec);
 	RUN(default_spec_rootless);
 	RUN(features);
+	RUN(memory_policy);
 	return test_summary();
 }

@@ -409,6 +409,30 @@ long hutch_process_personality_value(const char *domain, char *const *flags,
 	return (long)v;
 }
 
+int hutch_process_set_memory_policy(const struct hutch_linux *l, struct hutch_error **err)
+{
+	const struct hutch_memory_policy *m = &l->memory_policy;
+	/* maxnode counts one past the last bit, as the kernel reads it */
+	unsigned long maxnode = m->has_nodes ? HUTCH_MPOL_MAX_NODES + 1 : 0;
+
+	if (!l->has_memory_policy)
+		return 0;
+	if (syscall(SYS_set_mempolicy, m->mode | (int)m->flags, m->has_nodes ? m->mask : NULL,
+		    maxnode) < 0) {
+		if (errno == EINVAL)
+			return hutch_error_set(
+			    err, EINVAL,
+			    "linux.memoryPolicy: set_mempolicy(%s%s%s%s) refused: "
+			    "a node this host (or the container's cpuset) does "
+			    "not have, or a flag the mode or kernel does not take",
+			    m->mode_name, m->nodes != NULL ? ", nodes \"" : "",
+			    m->nodes != NULL ? m->nodes : "", m->nodes != NULL ? "\"" : "");
+		return hutch_error_errno(err, "linux.memoryPolicy: set_mempolicy(%s)",
+					 m->mode_name);
+	}
+	return 0;
+}
+
 int hutch_process_set_personality(const struct hutch_linux *l, struct hutch_error **err)
 {
 	long v;

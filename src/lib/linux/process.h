@@ -48,6 +48,8 @@ int hutch_process_parse_cpu_list(const char *list, unsigned long *mask, size_t n
  * an error naming the unknown domain or flag. */
 long hutch_process_personality_value(const char *domain, char *const *flags,
 				     struct hutch_error **err);
+/* linux.memoryPolicy for the calling process (kept across fork and execve). */
+int hutch_process_set_memory_policy(const struct hutch_linux *l, struct hutch_error **err);
 int hutch_process_set_personality(const struct hutch_linux *l, struct hutch_error **err);
 
 #endif

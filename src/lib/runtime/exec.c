@@ -49,6 +49,7 @@
 
 struct exec_child {
 	struct hutch_process *proc;
+	const struct hutch_linux *linux_; /* the container's: memoryPolicy */
 	int ns_fds[HUTCH_NS__COUNT];
 	bool second_fork;
 	int sync;
@@ -177,6 +178,7 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	    hutch_exeguard_prepare(exe, x->proc->args, 3 + x->preserve_fds, &program, &err) < 0 ||
 	    hutch_process_set_rlimits(x->proc, &err) < 0 ||
 	    hutch_process_set_oom_score_adj(x->proc, &err) < 0 ||
+	    hutch_process_set_memory_policy(x->linux_, &err) < 0 ||
 	    hutch_process_set_scheduler(x->proc, &err) < 0 ||
 	    hutch_process_set_io_priority(x->proc, &err) < 0)
 		goto fail;
@@ -395,6 +397,7 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 		hutch_relay_inherit_size(&b.proc);
 	}
 	x.proc = &b.proc;
+	x.linux_ = &spec->linux_;
 	if (spec->linux_.has_seccomp &&
 	    hutch_seccomp_compile(&spec->linux_.seccomp, &x.seccomp, err) < 0)
 		goto out;

@@ -174,7 +174,8 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 	    hutch_exeguard_prepare(*exe, s->process.args, 3 + a->preserve_fds, &program, err) < 0)
 		return -1;
 	if (hutch_process_set_rlimits(&s->process, err) < 0 ||
-	    hutch_process_set_oom_score_adj(&s->process, err) < 0)
+	    hutch_process_set_oom_score_adj(&s->process, err) < 0 ||
+	    hutch_process_set_memory_policy(&s->linux_, err) < 0)
 		return -1;
 	if (!a->no_new_keyring)
 		hutch_process_new_keyring(a->id);

@@ -3,8 +3,7 @@
  * It must stay truthful: engines (containerd, CRI-O, Podman) read it to
  * decide what to put into config.json.  Everything refuse_unsupported() in
  * parse.c refuses is reported here as disabled (intelRdt, netDevices,
- * rdma) or left out entirely (memoryPolicy: "unknown" is closer to the
- * truth than a list of modes hutch would refuse).  AppArmor and SELinux
+ * rdma).  AppArmor and SELinux
  * are reported as the host has them (linux/security.h). */
 #include "spec/internal.h"
 #include "linux/security.h"
@@ -154,6 +153,21 @@ static struct json_object *build_seccomp(struct builder *b)
 	return s;
 }
 
+static struct json_object *build_memory_policy(struct builder *b)
+{
+	struct json_object *m = chk(b, json_object_new_object());
+	struct json_object *modes = chk(b, json_object_new_array());
+	struct json_object *flags = chk(b, json_object_new_array());
+
+	for (size_t i = 0; i < hutch_n_mpol_modes; i++)
+		push_str(b, modes, hutch_mpol_modes[i].name);
+	add(b, m, "modes", modes);
+	for (size_t i = 0; i < hutch_n_mpol_flags; i++)
+		push_str(b, flags, hutch_mpol_flags[i].name);
+	add(b, m, "flags", flags);
+	return m;
+}
+
 static struct json_object *build_linux(struct builder *b)
 {
 	struct json_object *l = chk(b, json_object_new_object());
@@ -178,6 +192,7 @@ static struct json_object *build_linux(struct builder *b)
 	add(b, l, "apparmor", bool_obj(b, "enabled", hutch_security_apparmor_enabled(NULL)));
 	add(b, l, "selinux", bool_obj(b, "enabled", hutch_security_selinux_enabled(NULL)));
 	add(b, l, "intelRdt", bool_obj(b, "enabled", false));
+	add(b, l, "memoryPolicy", build_memory_policy(b));
 	add(b, ext, "idmap", bool_obj(b, "enabled", true));
 	add(b, l, "mountExtensions", ext);
 	add(b, l, "netDevices", bool_obj(b, "enabled", false));

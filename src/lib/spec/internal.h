@@ -101,6 +101,10 @@ int hutch_parse_resources(struct pctx *c, struct json_object *o, struct hutch_re
 void hutch_linux_clear(struct hutch_linux *l);
 
 /* Name tables (names.c) used by the parser and by features.c. */
+/* A node list ("0-3,7", all below NBITS) into MASK; "" is no node.  -1 on
+ * a malformed list. */
+int hutch_spec_parse_nodes(const char *s, unsigned long *mask, size_t nbits);
+
 struct hutch_name_value {
 	const char *name;
 	uint32_t value;
@@ -113,6 +117,10 @@ extern const char *const hutch_seccomp_archs[];
 extern const size_t hutch_n_seccomp_archs;
 extern const char *const hutch_seccomp_flags[];
 extern const size_t hutch_n_seccomp_flags;
+extern const struct hutch_name_value hutch_mpol_modes[];
+extern const size_t hutch_n_mpol_modes;
+extern const struct hutch_name_value hutch_mpol_flags[];
+extern const size_t hutch_n_mpol_flags;
 /* Lookup in a name/value table; -1 when unknown. */
 int64_t hutch_name_lookup(const struct hutch_name_value *t, size_t n, const char *name);
 

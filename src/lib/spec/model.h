@@ -310,6 +310,30 @@ enum hutch_propagation {
 	HUTCH_PROPAGATION_RUNBINDABLE,
 };
 
+/* linux.memoryPolicy: set_mempolicy(2) for the container's processes.  The
+ * kernel's values (linux/mempolicy.h; Debian 12's headers lack the newest). */
+enum {
+	HUTCH_MPOL_DEFAULT = 0,
+	HUTCH_MPOL_PREFERRED = 1,
+	HUTCH_MPOL_BIND = 2,
+	HUTCH_MPOL_INTERLEAVE = 3,
+	HUTCH_MPOL_LOCAL = 4,
+	HUTCH_MPOL_PREFERRED_MANY = 5,
+	HUTCH_MPOL_WEIGHTED_INTERLEAVE = 6,
+	HUTCH_MPOL_F_NUMA_BALANCING = 1 << 13,
+	HUTCH_MPOL_F_RELATIVE_NODES = 1 << 14,
+	HUTCH_MPOL_F_STATIC_NODES = 1 << 15,
+};
+#define HUTCH_MPOL_MAX_NODES 1024
+struct hutch_memory_policy {
+	char *mode_name; /* as given, for messages */
+	int mode;	 /* MPOL_* */
+	unsigned flags;	 /* MPOL_F_* */
+	char *nodes;	 /* as given (NULL: none) */
+	bool has_nodes;	 /* at least one node in the mask */
+	unsigned long mask[HUTCH_MPOL_MAX_NODES / (8 * sizeof(unsigned long))];
+};
+
 struct hutch_linux {
 	struct hutch_namespace namespaces[HUTCH_NS__COUNT];
 	struct hutch_idmap *uid_mappings;
@@ -337,6 +361,7 @@ struct hutch_linux {
 	struct hutch_kv *net_devices; /* host name -> name in the container */
 	size_t n_net_devices;
 	bool has_memory_policy;
+	struct hutch_memory_policy memory_policy;
 };
 
 /* ---- the whole config ------------------------------------------------------ */

@@ -205,3 +205,21 @@ int64_t hutch_name_lookup(const struct hutch_name_value *t, size_t n, const char
 			return t[i].value;
 	return -1;
 }
+
+/* linux.memoryPolicy (config-linux.md), as features.md lists them */
+const struct hutch_name_value hutch_mpol_modes[] = {
+    {"MPOL_DEFAULT", HUTCH_MPOL_DEFAULT},
+    {"MPOL_BIND", HUTCH_MPOL_BIND},
+    {"MPOL_INTERLEAVE", HUTCH_MPOL_INTERLEAVE},
+    {"MPOL_WEIGHTED_INTERLEAVE", HUTCH_MPOL_WEIGHTED_INTERLEAVE},
+    {"MPOL_PREFERRED", HUTCH_MPOL_PREFERRED},
+    {"MPOL_PREFERRED_MANY", HUTCH_MPOL_PREFERRED_MANY},
+    {"MPOL_LOCAL", HUTCH_MPOL_LOCAL},
+};
+const size_t hutch_n_mpol_modes = HUTCH_ARRAY_SIZE(hutch_mpol_modes);
+const struct hutch_name_value hutch_mpol_flags[] = {
+    {"MPOL_F_NUMA_BALANCING", HUTCH_MPOL_F_NUMA_BALANCING},
+    {"MPOL_F_RELATIVE_NODES", HUTCH_MPOL_F_RELATIVE_NODES},
+    {"MPOL_F_STATIC_NODES", HUTCH_MPOL_F_STATIC_NODES},
+};
+const size_t hutch_n_mpol_flags = HUTCH_ARRAY_SIZE(hutch_mpol_flags);

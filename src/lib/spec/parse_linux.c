@@ -1,7 +1,7 @@
 /* The "linux" object of config.json (config-linux.md, runtime-spec 1.3):
  * namespaces, id mappings, time offsets, devices, network devices, cgroup
- * resources, seccomp, sysctl, masked and read-only paths, and the features
- * hutch parses but refuses for now (intelRdt, memoryPolicy, personality; see
+ * resources, seccomp, sysctl, masked and read-only paths, memoryPolicy,
+ * personality, and intelRdt, which hutch parses but refuses for now (see
  * refuse_unsupported() in parse.c). */
 #include "spec/internal.h"
 
@@ -638,7 +638,7 @@ static int parse_seccomp(struct pctx *c, struct json_object *o, void *arg)
 	return 0;
 }
 
-/* ---- refused for now: intelRdt, memoryPolicy, personality ----------------------------- */
+/* ---- intelRdt (refused for now), memoryPolicy, personality ------------------------------ */
 
 /* Checked for types so that enabling the feature later keeps the errors. */
 static int parse_intel_rdt(struct pctx *c, struct json_object *o, void *arg)
@@ -659,33 +659,80 @@ static int parse_intel_rdt(struct pctx *c, struct json_object *o, void *arg)
 	return 0;
 }
 
+int hutch_spec_parse_nodes(const char *s, unsigned long *mask, size_t nbits)
+{
+	const size_t lbits = 8 * sizeof(unsigned long);
+	const char *p = s;
+
+	memset(mask, 0, (nbits + lbits - 1) / lbits * sizeof(unsigned long));
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		unsigned long lo, hi;
+		char *end;
+		if (*p < '0' || *p > '9')
+			return -1;
+		errno = 0;
+		lo = strtoul(p, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				return -1;
+			hi = strtoul(p, &end, 10);
+		}
+		if (errno != 0 || lo > hi || hi >= nbits)
+			return -1;
+		for (unsigned long n = lo; n <= hi; n++)
+			mask[n / lbits] |= 1UL << (n % lbits);
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return -1;
+		p = end + 1;
+	}
+}
+
 static int parse_memory_policy(struct pctx *c, struct json_object *o, void *arg)
 {
-	static const char *const modes[] = {
-	    "MPOL_DEFAULT",   "MPOL_BIND",	     "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-	    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL",
-	};
-	static const char *const flags_known[] = {
-	    "MPOL_F_NUMA_BALANCING",
-	    "MPOL_F_RELATIVE_NODES",
-	    "MPOL_F_STATIC_NODES",
-	};
-	_cleanup_free_ char *mode = NULL, *nodes = NULL;
+	struct hutch_memory_policy *m = arg;
 	_cleanup_strv_ char **flags = NULL;
 	size_t i;
 
-	(void)arg;
-	if (pc_need(c, jf_string(c, o, "mode", &mode), "mode") < 0)
+	if (pc_need(c, jf_string(c, o, "mode", &m->mode_name), "mode") < 0)
 		return -1;
-	for (i = 0; i < HUTCH_ARRAY_SIZE(modes); i++)
-		if (strcmp(mode, modes[i]) == 0)
+	for (i = 0; i < hutch_n_mpol_modes; i++)
+		if (strcmp(m->mode_name, hutch_mpol_modes[i].name) == 0)
 			break;
-	if (i == HUTCH_ARRAY_SIZE(modes))
-		return pc_fail_at(c, "mode", "unknown memory policy mode \"%s\"", mode);
-	if (jf_string(c, o, "nodes", &nodes) < 0 || jf_strv(c, o, "flags", &flags) < 0 ||
-	    check_names(c, "flags", flags, flags_known, HUTCH_ARRAY_SIZE(flags_known),
-			"memory policy flag") < 0)
+	if (i == hutch_n_mpol_modes)
+		return pc_fail_at(c, "mode", "unknown memory policy mode \"%s\"", m->mode_name);
+	m->mode = (int)hutch_mpol_modes[i].value;
+	if (jf_string(c, o, "nodes", &m->nodes) < 0 || jf_strv(c, o, "flags", &flags) < 0)
 		return -1;
+	for (char **f = flags; f != NULL && *f != NULL; f++) {
+		for (i = 0; i < hutch_n_mpol_flags; i++)
+			if (strcmp(*f, hutch_mpol_flags[i].name) == 0)
+				break;
+		if (i == hutch_n_mpol_flags)
+			return pc_fail_at(c, "flags", "unknown memory policy flag \"%s\"", *f);
+		m->flags |= (unsigned)hutch_mpol_flags[i].value;
+	}
+	if ((m->flags & HUTCH_MPOL_F_STATIC_NODES) && (m->flags & HUTCH_MPOL_F_RELATIVE_NODES))
+		return pc_fail_at(
+		    c, "flags", "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other");
+	if (m->nodes != NULL && hutch_spec_parse_nodes(m->nodes, m->mask, HUTCH_MPOL_MAX_NODES) < 0)
+		return pc_fail_at(c, "nodes",
+				  "invalid node list \"%s\" (want e.g. \"0-3,7\", nodes below %d)",
+				  m->nodes, HUTCH_MPOL_MAX_NODES);
+	for (i = 0; i < HUTCH_ARRAY_SIZE(m->mask); i++)
+		m->has_nodes = m->has_nodes || m->mask[i] != 0;
+	/* set_mempolicy(2): these take no nodes, those at least one */
+	if ((m->mode == HUTCH_MPOL_DEFAULT || m->mode == HUTCH_MPOL_LOCAL) && m->has_nodes)
+		return pc_fail_at(c, "nodes", "%s takes no nodes", m->mode_name);
+	if ((m->mode == HUTCH_MPOL_BIND || m->mode == HUTCH_MPOL_INTERLEAVE ||
+	     m->mode == HUTCH_MPOL_WEIGHTED_INTERLEAVE || m->mode == HUTCH_MPOL_PREFERRED_MANY) &&
+	    !m->has_nodes)
+		return pc_fail_at(c, "nodes", "%s needs at least one node", m->mode_name);
 	return 0;
 }
 
@@ -745,8 +792,8 @@ int hutch_parse_linux(struct pctx *c, struct json_object *o, struct hutch_linux 
 	    with_object(c, o, "resources", parse_resources_sub, &l->resources, &l->has_resources) <
 		0 ||
 	    with_object(c, o, "intelRdt", parse_intel_rdt, NULL, &l->has_intel_rdt) < 0 ||
-	    with_object(c, o, "memoryPolicy", parse_memory_policy, NULL, &l->has_memory_policy) <
-		0 ||
+	    with_object(c, o, "memoryPolicy", parse_memory_policy, &l->memory_policy,
+			&l->has_memory_policy) < 0 ||
 	    with_object(c, o, "personality", parse_personality, l, &l->has_personality) < 0 ||
 	    parse_propagation(c, o, l) < 0 ||
 	    with_object(c, o, "seccomp", parse_seccomp, &l->seccomp, &l->has_seccomp) < 0 ||
@@ -815,5 +862,7 @@ void hutch_linux_clear(struct hutch_linux *l)
 	free(l->personality_domain);
 	hutch_strv_free(l->personality_flags);
 	hutch_kv_free(l->net_devices, l->n_net_devices);
+	free(l->memory_policy.mode_name);
+	free(l->memory_policy.nodes);
 	memset(l, 0, sizeof(*l));
 }
