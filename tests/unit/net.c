@@ -382,6 +382,99 @@ TEST(nl_addr_route_setup)
 
 /* The link name parser (the dump reply) against a message built here, and
  * against truncated or unterminated attributes. */
+/* An RTM_NEWADDR as the kernel sends it, built by libmnl (the independent side). */
+static struct nlmsghdr *kernel_addr(char *buf, unsigned char family, unsigned char prefix,
+				    unsigned char scope, unsigned ifindex, const void *addr,
+				    const void *local, uint32_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	size_t len = family == AF_INET ? 4 : 16;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	ifa->ifa_family = family;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_scope = scope;
+	ifa->ifa_index = ifindex;
+	ifa->ifa_flags = (unsigned char)(flags & 0xff);
+	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
+	if (local != NULL)
+		mnl_attr_put(nlh, IFA_LOCAL, len, local);
+	mnl_attr_put_strz(nlh, IFA_LABEL, "nd0");
+	mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
+	return nlh;
+}
+
+TEST(nl_addresses)
+{
+	char kbuf[MNL_SOCKET_BUFFER_SIZE], buf[HUTCH_NL_BUFSIZE];
+	static const unsigned char v4[4] = {10, 99, 0, 1};
+	unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	struct hutch_nl_addr a, b;
+	struct nlmsghdr *nlh;
+	struct attrs t = {0};
+	const struct ifaddrmsg *ifa;
+
+	v6[15] = 1;
+	/* IPv4: IFA_FLAGS (32 bits) wins over the 8-bit ifa_flags */
+	CHECK_INT(hutch_nl_parse_addr(kernel_addr(kbuf, AF_INET, 24, RT_SCOPE_UNIVERSE, 3, v4, v4,
+						  IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE),
+				      &a),
+		  0);
+	CHECK_INT(a.family, AF_INET);
+	CHECK_INT(a.prefixlen, 24);
+	CHECK_INT(a.ifindex, 3);
+	CHECK_INT(a.scope, RT_SCOPE_UNIVERSE);
+	CHECK(a.has_local && a.has_address && memcmp(a.local, v4, 4) == 0);
+	CHECK_INT((int)a.flags, IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+	/* IPv6: no IFA_LOCAL */
+	CHECK_INT(hutch_nl_parse_addr(kernel_addr(kbuf, AF_INET6, 64, RT_SCOPE_UNIVERSE, 4, v6,
+						  NULL, IFA_F_PERMANENT | IFA_F_NODAD),
+				      &b),
+		  0);
+	CHECK(!b.has_local && b.has_address && memcmp(b.address, v6, 16) == 0);
+	/* not an address message, a family without addresses, a bad length */
+	nlh = kernel_addr(kbuf, AF_INET, 8, 0, 1, v4, v4, 0);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	CHECK_INT(hutch_nl_parse_addr(nlh, &a), -1);
+	nlh = kernel_addr(kbuf, AF_PACKET, 8, 0, 1, v4, NULL, 0);
+	CHECK_INT(hutch_nl_parse_addr(nlh, &a), -1);
+	nlh = kernel_addr(kbuf, AF_INET, 8, 0, 1, v4, NULL, 0);
+	((struct nlattr *)((char *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*ifa))))->nla_len = 200;
+	CHECK_INT(hutch_nl_parse_addr(nlh, &a), -1);
+
+	/* The address again, on another link: what libmnl reads back. */
+	nlh = hutch_nl_build_newaddr(buf, &b, 9);
+	ifa = mnl_nlmsg_get_payload(nlh);
+	CHECK_INT(nlh->nlmsg_type, RTM_NEWADDR);
+	CHECK(nlh->nlmsg_flags & NLM_F_CREATE);
+	CHECK_INT(ifa->ifa_family, AF_INET6);
+	CHECK_INT(ifa->ifa_prefixlen, 64);
+	CHECK_INT(ifa->ifa_index, 9);
+	mnl_attr_parse(nlh, sizeof(*ifa), collect, &t);
+	CHECK(t.tb[IFA_ADDRESS] && mnl_attr_get_payload_len(t.tb[IFA_ADDRESS]) == 16 &&
+	      memcmp(mnl_attr_get_payload(t.tb[IFA_ADDRESS]), v6, 16) == 0);
+	CHECK(t.tb[IFA_LOCAL] == NULL);
+	/* the flags a user may set (nodad), not the kernel's (permanent) */
+	CHECK(t.tb[IFA_FLAGS] && mnl_attr_get_u32(t.tb[IFA_FLAGS]) == IFA_F_NODAD);
+
+	/* move + rename in one request, by index */
+	memset(&t, 0, sizeof(t));
+	nlh = hutch_nl_build_move(buf, 12, 7, "net%d");
+	CHECK_INT(nlh->nlmsg_type, RTM_NEWLINK);
+	CHECK_INT(nlh->nlmsg_flags & NLM_F_CREATE, 0);
+	CHECK_INT(((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index, 12);
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), collect, &t);
+	CHECK(t.tb[IFLA_NET_NS_FD] && mnl_attr_get_u32(t.tb[IFLA_NET_NS_FD]) == 7);
+	CHECK(t.tb[IFLA_IFNAME] && strcmp(mnl_attr_get_str(t.tb[IFLA_IFNAME]), "net%d") == 0);
+	nlh = hutch_nl_build_setup_index(buf, 12, true);
+	CHECK_INT(((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index, 12);
+	CHECK_INT(((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags, IFF_UP);
+	nlh = hutch_nl_build_dumpaddrs(buf);
+	CHECK_INT(nlh->nlmsg_type, RTM_GETADDR);
+	CHECK(nlh->nlmsg_flags & NLM_F_DUMP);
+}
+
 TEST(nl_link_name)
 {
 	char buf[HUTCH_NL_BUFSIZE];
@@ -550,6 +643,7 @@ int main(void)
 	RUN(nl_addr_route_setup);
 	RUN(nl_tc);
 	RUN(nl_link_name);
+	RUN(nl_addresses);
 	RUN(nl_too_large);
 	RUN(names);
 	return test_summary();

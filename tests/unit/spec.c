@@ -775,7 +775,7 @@ TEST(refused)
 	CHECK_STR(parse_err(with("", "'memoryPolicy':{'mode':'MPOL_BIND','nodes':'0'}", "")),
 		  "(parsed without error)");
 	CHECK_STR(parse_err(with("", "'netDevices':{'eth1':{'name':'ctr0'}}", "")),
-		  "linux.netDevices: not supported by hutch yet");
+		  "(parsed without error)");
 	CHECK_STR(parse_err(with("", "'personality':{'domain':'LINUX32'}", "")),
 		  "(parsed without error)");
 	CHECK_STR(parse_err(with("'scheduler':{'policy':'SCHED_BATCH','nice':5}", "", "")),
@@ -1276,6 +1276,9 @@ TEST(features)
 	CHECK_INT(json_object_array_length(arr), 7);
 	CHECK(json_object_object_get_ex(v, "flags", &arr));
 	CHECK_INT(json_object_array_length(arr), 3);
+	CHECK(json_object_object_get_ex(linux_, "netDevices", &v));
+	CHECK(json_object_object_get_ex(v, "enabled", &v));
+	CHECK(json_object_get_boolean(v));
 	CHECK(json_object_object_get_ex(linux_, "intelRdt", &v));
 	CHECK(json_object_object_get_ex(v, "enabled", &v));
 	CHECK(!json_object_get_boolean(v));

@@ -174,6 +174,11 @@ int hutch_net_attach_plan(const char *root, const char *id, pid_t init_pid,
  * its networks at that moment.  Call after attach.  Otherwise a no-op. */
 int hutch_net_write_hosts(const char *root, const char *id, const char *rootfs,
 			  const struct hutch_spec *spec, struct hutch_error **err);
+/* linux.netDevices: move each device of hutch's network namespace into the
+ * container's (INIT_PID's), renamed as asked, keeping its permanent global
+ * addresses, and set it up (devices.c).  None asked: 0 without any work. */
+struct hutch_linux;
+int hutch_net_move_devices(pid_t init_pid, const struct hutch_linux *l, struct hutch_error **err);
 /* Remove every veth, ifb, qdisc, lease and forwarder of ID.  Idempotent. */
 int hutch_net_detach(const char *root, const char *id, struct hutch_error **err);
 /* Detach every container whose recorded init (pid + start time) is gone, kill

@@ -238,6 +238,143 @@ struct nlmsghdr *hutch_nl_build_dumplinks(void *buf)
 	return link_msg(buf, RTM_GETLINK, NLM_F_DUMP);
 }
 
+struct nlmsghdr *hutch_nl_build_getlink_index(void *buf, int ifindex)
+{
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_ACK);
+
+	((struct ifinfomsg *)payload(nlh))->ifi_index = ifindex;
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_move(void *buf, int ifindex, int nsfd, const char *name)
+{
+	/* One request: the kernel moves the link and renames it on arrival,
+	 * so the name never clashes in either namespace along the way. */
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK);
+
+	((struct ifinfomsg *)payload(nlh))->ifi_index = ifindex;
+	attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_setup_index(void *buf, int ifindex, bool up)
+{
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_ACK);
+	struct ifinfomsg *ifm = payload(nlh);
+
+	ifm->ifi_index = ifindex;
+	ifm->ifi_change = IFF_UP;
+	ifm->ifi_flags = up ? IFF_UP : 0;
+	return nlh;
+}
+
+struct nlmsghdr *hutch_nl_build_dumpaddrs(void *buf)
+{
+	struct nlmsghdr *nlh = put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = put_extra(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_UNSPEC;
+	return nlh;
+}
+
+static size_t addr_len(unsigned char family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+struct nlmsghdr *hutch_nl_build_newaddr(void *buf, const struct hutch_nl_addr *a, int ifindex)
+{
+	/* what a user may ask for; the kernel manages the rest (permanent,
+	 * tentative, deprecated...) */
+	const uint32_t settable = IFA_F_NODAD | IFA_F_OPTIMISTIC | IFA_F_HOMEADDRESS |
+				  IFA_F_MANAGETEMPADDR | IFA_F_NOPREFIXROUTE | IFA_F_MCAUTOJOIN;
+	struct nlmsghdr *nlh = put_header(buf);
+	struct ifaddrmsg *ifa;
+	size_t len = addr_len(a->family);
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	ifa = put_extra(nlh, sizeof(*ifa));
+	ifa->ifa_family = a->family;
+	ifa->ifa_prefixlen = a->prefixlen;
+	ifa->ifa_scope = a->scope;
+	ifa->ifa_index = (unsigned)ifindex;
+	ifa->ifa_flags = (unsigned char)(a->flags & settable & 0xff);
+	if (a->has_local)
+		attr_put(nlh, IFA_LOCAL, len, a->local);
+	if (a->has_address)
+		attr_put(nlh, IFA_ADDRESS, len, a->address);
+	if (a->has_broadcast && a->family == AF_INET)
+		attr_put(nlh, IFA_BROADCAST, 4, a->broadcast);
+	attr_put_u32(nlh, IFA_FLAGS, a->flags & settable);
+	return nlh;
+}
+
+int hutch_nl_parse_addr(const struct nlmsghdr *nlh, struct hutch_nl_addr *a)
+{
+	const struct ifaddrmsg *ifa = payload(nlh);
+	size_t off = NLMSG_ALIGN(sizeof(*ifa)), left, len;
+	const char *p;
+
+	memset(a, 0, sizeof(*a));
+	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < NLMSG_LENGTH(off))
+		return -1;
+	len = addr_len(ifa->ifa_family);
+	if (len == 0)
+		return -1;
+	a->family = ifa->ifa_family;
+	a->prefixlen = ifa->ifa_prefixlen;
+	a->scope = ifa->ifa_scope;
+	a->flags = ifa->ifa_flags;
+	a->ifindex = (int)ifa->ifa_index;
+	p = (const char *)ifa + off;
+	left = nlh->nlmsg_len - NLMSG_LENGTH(off);
+	while (left >= NLA_HDRLEN) {
+		const struct nlattr *at = (const struct nlattr *)p;
+		size_t alen, step;
+		const void *data = p + NLA_HDRLEN;
+		if (at->nla_len < NLA_HDRLEN || at->nla_len > left)
+			return -1;
+		alen = at->nla_len - NLA_HDRLEN;
+		switch (at->nla_type & NLA_TYPE_MASK) {
+		case IFA_LOCAL:
+			if (alen == len) {
+				memcpy(a->local, data, len);
+				a->has_local = true;
+			}
+			break;
+		case IFA_ADDRESS:
+			if (alen == len) {
+				memcpy(a->address, data, len);
+				a->has_address = true;
+			}
+			break;
+		case IFA_BROADCAST:
+			if (alen == 4 && a->family == AF_INET) {
+				memcpy(a->broadcast, data, 4);
+				a->has_broadcast = true;
+			}
+			break;
+		case IFA_FLAGS:
+			if (alen == sizeof(uint32_t))
+				memcpy(&a->flags, data, sizeof(uint32_t));
+			break;
+		default:
+			break;
+		}
+		step = NLA_ALIGN(at->nla_len);
+		if (step >= left)
+			break;
+		p += step;
+		left -= step;
+	}
+	return a->has_local || a->has_address ? 0 : -1;
+}
+
 struct nlmsghdr *hutch_nl_build_setup(void *buf, const char *name, bool up)
 {
 	/* RTM_NEWLINK without NLM_F_CREATE on an existing name changes that link. */
@@ -567,4 +704,67 @@ char **hutch_nl_list_links(struct hutch_nl *nl, struct hutch_error **err)
 	if (ns.v == NULL)
 		ns.v = calloc(1, sizeof(char *));
 	return ns.v;
+}
+
+struct addrs {
+	int ifindex;
+	struct hutch_nl_addr *v;
+	size_t n;
+};
+
+static int addrs_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addrs *as = data;
+	struct hutch_nl_addr a, *nv;
+
+	if (hutch_nl_parse_addr(nlh, &a) < 0 || a.ifindex != as->ifindex)
+		return 0;
+	nv = realloc(as->v, (as->n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	as->v = nv;
+	as->v[as->n++] = a;
+	return 0;
+}
+
+int hutch_nl_list_addrs(struct hutch_nl *nl, int ifindex, struct hutch_nl_addr **out, size_t *n,
+			struct hutch_error **err)
+{
+	char buf[HUTCH_NL_BUFSIZE];
+	struct nlmsghdr *nlh = hutch_nl_build_dumpaddrs(buf);
+	struct addrs as = {.ifindex = ifindex};
+
+	if (nl_send(nl, nlh, "dump addresses", err) < 0 ||
+	    nl_recv(nl, nlh->nlmsg_seq, addrs_cb, &as, "dump addresses", err) < 0) {
+		free(as.v);
+		return -1;
+	}
+	*out = as.v;
+	*n = as.n;
+	return 0;
+}
+
+static int name_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const char *name = nlh->nlmsg_type == RTM_NEWLINK ? hutch_nl_link_name(nlh) : NULL;
+
+	if (name != NULL && strlen(name) < IFNAMSIZ)
+		strcpy(data, name);
+	return 0;
+}
+
+int hutch_nl_name_of(struct hutch_nl *nl, int ifindex, char *name, struct hutch_error **err)
+{
+	char buf[HUTCH_NL_BUFSIZE];
+	struct nlmsghdr *nlh = hutch_nl_build_getlink_index(buf, ifindex);
+
+	name[0] = '\0';
+	if (nl_send(nl, nlh, "get link by index", err) < 0 ||
+	    nl_recv(nl, nlh->nlmsg_seq, name_cb, name, "get link by index", err) < 0)
+		return -1;
+	if (name[0] == '\0')
+		return hutch_error_set(err, ENODEV, "get link %d", ifindex);
+	return 0;
 }

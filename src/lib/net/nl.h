@@ -8,6 +8,7 @@
 #define HUTCH_NET_NL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct hutch_error;
@@ -40,6 +41,33 @@ struct nlmsghdr *hutch_nl_build_defroute(void *buf, uint32_t gw, int ifindex);
 /* Dump every link (to find stale veths). */
 struct nlmsghdr *hutch_nl_build_dumplinks(void *buf);
 
+/* ---- moving a link to another namespace (linux.netDevices) ---- */
+/* An address of a link, either family, as RTM_NEWADDR carries it. */
+struct hutch_nl_addr {
+	unsigned char family; /* AF_INET or AF_INET6 */
+	unsigned char prefixlen;
+	unsigned char scope; /* RT_SCOPE_* */
+	uint32_t flags;	     /* IFA_F_*: IFA_FLAGS when present, else ifa_flags */
+	int ifindex;
+	unsigned char local[16];   /* IFA_LOCAL */
+	unsigned char address[16]; /* IFA_ADDRESS (the peer on point-to-point links) */
+	unsigned char broadcast[4];
+	bool has_local, has_address, has_broadcast;
+};
+/* Parse an RTM_NEWADDR message, checking every bound; -1 if it is not one. */
+int hutch_nl_parse_addr(const struct nlmsghdr *nlh, struct hutch_nl_addr *a);
+/* Dump the addresses of every link, both families. */
+struct nlmsghdr *hutch_nl_build_dumpaddrs(void *buf);
+/* Add A (its addresses, prefix, scope and the flags a user may set) to IFINDEX. */
+struct nlmsghdr *hutch_nl_build_newaddr(void *buf, const struct hutch_nl_addr *a, int ifindex);
+/* Move link IFINDEX into the network namespace NSFD and name it NAME there
+ * (with "%d" in NAME the kernel numbers it). */
+struct nlmsghdr *hutch_nl_build_move(void *buf, int ifindex, int nsfd, const char *name);
+/* Set link IFINDEX up or down. */
+struct nlmsghdr *hutch_nl_build_setup_index(void *buf, int ifindex, bool up);
+/* Get link IFINDEX (its RTM_NEWLINK answer names it). */
+struct nlmsghdr *hutch_nl_build_getlink_index(void *buf, int ifindex);
+
 /* ---- traffic control ---- */
 /* Replace the root qdisc of IFINDEX by tbf: BPS bits/s, BURST bytes, a queue
  * of LATENCY_US worth of rate (plus the burst). */
@@ -63,5 +91,10 @@ int hutch_nl_ifindex(struct hutch_nl *nl, const char *name, struct hutch_error *
 const char *hutch_nl_link_name(const struct nlmsghdr *nlh);
 /* Names of all links (NULL-terminated). */
 char **hutch_nl_list_links(struct hutch_nl *nl, struct hutch_error **err);
+/* The addresses of link IFINDEX: *OUT (malloc'd) holds *N of them. */
+int hutch_nl_list_addrs(struct hutch_nl *nl, int ifindex, struct hutch_nl_addr **out, size_t *n,
+			struct hutch_error **err);
+/* The name of link IFINDEX into NAME (IFNAMSIZ bytes); -1, ENODEV if absent. */
+int hutch_nl_name_of(struct hutch_nl *nl, int ifindex, char *name, struct hutch_error **err);
 
 #endif

@@ -488,7 +488,8 @@ static int create_container(const struct hutch_context *ctx, const char *id,
 		goto fail;
 	/* The network namespace exists; the user process waits for start. */
 	c.net_attached = true;
-	if (hutch_net_attach(ctx->root, id, c.init, c.spec, o->networks, err) < 0 ||
+	if (hutch_net_move_devices(c.init, &c.spec->linux_, err) < 0 ||
+	    hutch_net_attach(ctx->root, id, c.init, c.spec, o->networks, err) < 0 ||
 	    hutch_net_write_hosts(ctx->root, id, c.rootfs, c.spec, err) < 0 ||
 	    finish_create(&c, err) < 0)
 		goto fail;

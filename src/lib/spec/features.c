@@ -2,8 +2,7 @@
  *
  * It must stay truthful: engines (containerd, CRI-O, Podman) read it to
  * decide what to put into config.json.  Everything refuse_unsupported() in
- * parse.c refuses is reported here as disabled (intelRdt, netDevices,
- * rdma).  AppArmor and SELinux
+ * parse.c refuses is reported here as disabled (intelRdt, rdma).  AppArmor and SELinux
  * are reported as the host has them (linux/security.h). */
 #include "spec/internal.h"
 #include "linux/security.h"
@@ -195,7 +194,7 @@ static struct json_object *build_linux(struct builder *b)
 	add(b, l, "memoryPolicy", build_memory_policy(b));
 	add(b, ext, "idmap", bool_obj(b, "enabled", true));
 	add(b, l, "mountExtensions", ext);
-	add(b, l, "netDevices", bool_obj(b, "enabled", false));
+	add(b, l, "netDevices", bool_obj(b, "enabled", true));
 	return l;
 }
 

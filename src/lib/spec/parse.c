@@ -37,8 +37,6 @@ static int refuse_unsupported(const struct hutch_spec *s, struct hutch_error **e
 	if (s->has_linux) {
 		const struct hutch_linux *l = &s->linux_;
 
-		if (l->n_net_devices > 0)
-			return refuse(err, "linux.netDevices");
 		if (l->has_resources && l->resources.n_rdma > 0)
 			return refuse(err, "linux.resources.rdma");
 	}
