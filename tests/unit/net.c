@@ -437,7 +437,7 @@ TEST(nl_addresses)
 	nlh = kernel_addr(kbuf, AF_INET, 8, 0, 1, v4, v4, 0);
 	nlh->nlmsg_type = RTM_NEWLINK;
 	CHECK_INT(hutch_nl_parse_addr(nlh, &a), -1);
-	nlh = kernel_addr(kbuf, AF_PACKET, 8, 0, 1, v4, NULL, 0);
+	nlh = kernel_addr(kbuf, AF_PACKET, 8, 0, 1, v6, NULL, 0); /* 16 bytes, as for AF_INET6 */
 	CHECK_INT(hutch_nl_parse_addr(nlh, &a), -1);
 	nlh = kernel_addr(kbuf, AF_INET, 8, 0, 1, v4, NULL, 0);
 	((struct nlattr *)((char *)nlh + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*ifa))))->nla_len = 200;
