@@ -327,9 +327,19 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.mark.parametrize("mode", ["create-start", "run"])
+@pytest.mark.parametrize("mode", ["create-start", "run", "create-start-userns"])
 def test_notify_socket_relayed(runtime, bundle, tmp_path, mode):
     import socket as so
+    if mode.endswith("userns"):
+        # root inside is an unprivileged host uid: the socket must still be
+        # reachable (the state dir above it is root's, mode 0700)
+        for ns in ("user", "network"):
+            bundle.set_namespace(ns)
+        for k in ("uidMappings", "gidMappings"):
+            bundle.linux[k] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        bundle.drop_mount("/sys/fs/cgroup")
+        # root inside cannot create mount points in this root-owned rootfs
+        os.makedirs(os.path.join(bundle.rootfs, "run", "notify"), exist_ok=True)
     src = tmp_path / "notify.c"
     src.write_text(NOTIFY_C)
     r = run_cmd(["gcc", "-static", "-O2", "-o", os.path.join(bundle.rootfs, "notify"), str(src)],

@@ -764,7 +764,7 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 			return hutch_error_set(err, ENOMEM, "mount %s", dest);
 		/* a tree the parent prepared: the source may be out of our
 		 * reach in the user namespace */
-		int tree = p.idmap && c->idmap_trees != NULL ? c->idmap_trees[idx] : -1;
+		int tree = c->idmap_trees != NULL ? c->idmap_trees[idx] : -1;
 		if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0) {
 			hutch_error_errno(err, "stat %s", src);
 			return fail_at(c, err, src, dest);
@@ -789,7 +789,8 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 	if (dstfd < 0)
 		return fail_at(c, err, src, dest);
 
-	if (bind && p.idmap) {
+	if (bind && (p.idmap || (c->idmap_trees != NULL && c->idmap_trees[idx] >= 0))) {
+		/* idmapped, or hutch's own bind the parent prepared */
 		top = idmap_mount(c, hm, src, dstfd, &p,
 				  c->idmap_trees != NULL ? c->idmap_trees[idx] : -1, err);
 		if (top < 0)
@@ -1575,6 +1576,18 @@ int hutch_rootfs_chdir(const char *cwd, struct hutch_error **err)
 
 /* ---- idmapped mounts prepared by the parent -------------------------------- */
 
+static int ensure_trees(const struct hutch_spec *spec, int **out, struct hutch_error **err)
+{
+	if (*out != NULL)
+		return 0;
+	*out = malloc(spec->n_mounts * sizeof(int));
+	if (*out == NULL)
+		return hutch_error_set(err, ENOMEM, "mount trees");
+	for (size_t k = 0; k < spec->n_mounts; k++)
+		(*out)[k] = -1;
+	return 0;
+}
+
 int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
 			       struct hutch_error **err)
 {
@@ -1591,6 +1604,21 @@ int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle
 
 		if (hutch_mount_plan_parse(hm->options, &p, err) < 0)
 			goto fail;
+		if (hm->runtime_tree && !p.idmap && hm->source != NULL) {
+			/* hutch's own bind: a detached clone the init attaches
+			 * (none where the kernel lacks open_tree: it binds the
+			 * path itself, which works without a user namespace) */
+			if (ensure_trees(spec, &out, err) < 0)
+				goto fail;
+			out[i] = (int)syscall(SYS_open_tree, AT_FDCWD, hm->source,
+					      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			if (out[i] < 0 && errno != ENOSYS) {
+				hutch_error_errno(err, "mount %s on %s: open_tree", hm->source,
+						  hm->destination);
+				goto fail;
+			}
+			continue;
+		}
 		if (!p.idmap)
 			continue;
 		if (!(p.is_bind || is_type(hm->type, "bind")) || hm->source == NULL) {
@@ -1606,15 +1634,8 @@ int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle
 					hm->destination);
 			goto fail;
 		}
-		if (out == NULL) {
-			out = malloc(spec->n_mounts * sizeof(int));
-			if (out == NULL) {
-				hutch_error_set(err, ENOMEM, "idmap");
-				goto fail;
-			}
-			for (size_t k = 0; k < spec->n_mounts; k++)
-				out[k] = -1;
-		}
+		if (ensure_trees(spec, &out, err) < 0)
+			goto fail;
 		if (hm->source[0] == '/' || bundle == NULL)
 			src = strdup(hm->source);
 		else if (asprintf(&src, "%s/%s", bundle, hm->source) < 0)

@@ -38,8 +38,8 @@ struct hutch_rootfs_opts {
 	const char *bundle; /* absolute; relative mount sources resolve here */
 	bool no_pivot;
 	bool in_userns; /* devices are bind-mounted from the host, not mknod'ed */
-	/* per spec mount: a detached idmapped tree from
-	 * hutch_rootfs_idmap_prepare, or -1; NULL: none prepared */
+	/* per spec mount: a detached tree from hutch_rootfs_idmap_prepare
+	 * (idmapped, or hutch's own bind), or -1; NULL: none prepared */
 	const int *idmap_trees;
 	const struct hutch_rootfs_cgroup *cgroups; /* NULL: none known */
 	size_t n_cgroups;
@@ -48,8 +48,10 @@ struct hutch_rootfs_opts {
 /* In the parent, before the clone (idmapped mounts need CAP_SYS_ADMIN over
  * the source's superblock, which a user-namespaced init no longer has):
  * one detached, idmapped clone of each idmap/ridmap bind source, with the
- * mount's uidMappings/gidMappings or, without them, the container's.
- * *TREES is NULL when the spec has none.  The child inherits the fds. */
+ * mount's uidMappings/gidMappings or, without them, the container's; and a
+ * plain detached clone of each of hutch's own binds (runtime_tree), whose
+ * source the init may not reach.  *TREES is NULL when the spec has none.
+ * The child inherits the fds. */
 int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
 			       struct hutch_error **err);
 /* Close and free what hutch_rootfs_idmap_prepare made (parent, after clone). */

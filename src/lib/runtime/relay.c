@@ -413,6 +413,8 @@ int hutch_relay_notify_prepare(struct hutch_spec *spec, const char *root, const 
 	m->type = strdup("bind");
 	m->source = strdup(dir);
 	m->options = calloc(sizeof(opts) / sizeof(opts[0]), sizeof(char *));
+	/* under the state directory (root's, 0700): the parent prepares it */
+	m->runtime_tree = true;
 	spec->n_mounts++; /* from here on the spec owns (and frees) it */
 	if (m->destination == NULL || m->type == NULL || m->source == NULL || m->options == NULL)
 		return hutch_error_set(err, ENOMEM, "NOTIFY_SOCKET");

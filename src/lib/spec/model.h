@@ -38,6 +38,10 @@ struct hutch_mount {
 	size_t n_uid_mappings;
 	struct hutch_idmap *gid_mappings;
 	size_t n_gid_mappings;
+	/* hutch's own bind (the NOTIFY_SOCKET directory), not config.json's:
+	 * the parent clones the source, which the root of a user namespace
+	 * may not be able to reach */
+	bool runtime_tree;
 };
 
 /* ---- process ------------------------------------------------------------- */
