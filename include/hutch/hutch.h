@@ -86,7 +86,9 @@ struct hutch_exec_opts {
 	const char *pid_file;
 	const char *console_socket;
 	int preserve_fds;
-	const char *cgroup; /* --cgroup: a sub-cgroup of the container's */
+	/* --cgroup: existing sub-cgroups of the container's to join, each
+	 * "PATH" or "CTRL[,CTRL...]:PATH" (NULL-terminated; NULL: none) */
+	char **cgroups;
 	bool ignore_paused;
 	const char *apparmor;
 	const char *process_label;

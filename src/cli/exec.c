@@ -28,7 +28,8 @@ static const struct cli_help help = {
     "                               hutch's own stdio)\n"
     "   --preserve-fds N            pass fds 3 .. 3+N-1 to the process\n"
     "   --no-new-privs              set no_new_privs\n"
-    "   --cgroup PATH               a sub-cgroup of the container's to join\n"
+    "   --cgroup [CTRL,...:]PATH    join this existing sub-cgroup of the container's\n"
+    "                               (every hierarchy, or those of CTRL); repeatable\n"
     "   --ignore-paused             exec even if the container is paused\n"
     "   --apparmor PROFILE          AppArmor profile\n"
     "   --process-label LABEL       SELinux label\n"
@@ -49,8 +50,8 @@ enum {
 
 struct exec_args {
 	struct hutch_exec_opts o;
-	char **env, **caps;
-	size_t n_env, n_caps;
+	char **env, **caps, **cgroups;
+	size_t n_env, n_caps, n_cgroups;
 	char *pid_file, *console_socket, *process_file;
 };
 
@@ -58,6 +59,7 @@ static void exec_args_clear(struct exec_args *a)
 {
 	free(a->env);
 	free(a->caps);
+	free(a->cgroups);
 	free(a->o.additional_gids);
 	free(a->pid_file);
 	free(a->console_socket);
@@ -207,7 +209,8 @@ static int parse(int argc, char **argv, struct exec_args *a)
 				return 1;
 			break;
 		case OPT_CGROUP:
-			o->cgroup = optarg;
+			if (push(&a->cgroups, &a->n_cgroups, optarg) < 0)
+				return 1;
 			break;
 		case OPT_IGNORE_PAUSED:
 			if (cli_bool(&help, "ignore-paused", optarg, &o->ignore_paused) < 0)
@@ -230,6 +233,7 @@ static int parse(int argc, char **argv, struct exec_args *a)
 	o->args = a->process_file != NULL ? NULL : argv + optind + 1;
 	o->env = a->env;
 	o->add_caps = a->caps;
+	o->cgroups = a->cgroups;
 	o->pid_file = a->pid_file;
 	o->console_socket = a->console_socket;
 	return 0;

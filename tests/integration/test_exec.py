@@ -4,7 +4,9 @@ container, gets its capabilities, and its exit status comes back."""
 import json
 import os
 
-from conftest import one, parse_kv, run_cmd, wait_for
+import pytest
+
+from conftest import cg_path, cgroup_dirs, cgroup_mode, one, parse_kv, run_cmd, wait_for
 
 LONG = ["sleep", "600"]
 
@@ -121,3 +123,73 @@ def test_exec_apparmor_refused_without_apparmor(runtime, bundle):
     cid = running(runtime, bundle)
     r = runtime("exec", "--apparmor", "some-profile", cid, "true")
     assert r.returncode != 0 and "AppArmor" in r.stderr
+
+
+def cgroup_lines(text):
+    """{controllers: path} of /proc/self/cgroup text."""
+    return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in text.split()}
+
+
+def test_exec_cgroup_one_controller(runtime, bundle):
+    """exec --cgroup pids:sub: that hierarchy's sub-cgroup, the others the
+    container's own (seen from its cgroup namespace: "/")."""
+    cid = running(runtime, bundle)
+    sub = cg_path("pids", cid, "sub")
+    os.mkdir(sub)
+    r = runtime.ok("exec", "--cgroup", "pids:sub", cid, "cat", "/proc/self/cgroup")
+    lines = cgroup_lines(r.stdout)
+    key = "" if cgroup_mode() == "unified" else "pids"
+    assert lines[key] == "/sub", r.stdout
+    assert all(p == "/" for k, p in lines.items() if k != key), r.stdout
+    # without --cgroup: the container's cgroup, not the sub-cgroup
+    r = runtime.ok("exec", cid, "cat", "/proc/self/cgroup")
+    assert set(cgroup_lines(r.stdout).values()) == {"/"}, r.stdout
+    # delete removes the sub-cgroup with the container's
+    runtime.ok("delete", "--force", cid)
+    assert not os.path.exists(sub)
+
+
+def test_exec_cgroup_every_hierarchy(runtime, bundle):
+    cid = running(runtime, bundle)
+    dirs = cgroup_dirs(cid)
+    assert dirs
+    for d in dirs:
+        os.mkdir(os.path.join(d, "s1"))
+        for f in ("cpuset.cpus", "cpuset.mems"):  # v1 cpuset: nothing joins without
+            if os.path.exists(os.path.join(d, f)) and not os.path.exists(
+                    os.path.join(d, "cgroup.controllers")):
+                with open(os.path.join(d, "s1", f), "w") as out:
+                    out.write(open(os.path.join(d, f)).read())
+    r = runtime.ok("exec", "--cgroup", "s1", cid, "cat", "/proc/self/cgroup")
+    assert set(cgroup_lines(r.stdout).values()) == {"/s1"}, r.stdout
+    runtime.ok("delete", "--force", cid)
+    assert not any(os.path.exists(d) for d in dirs)
+
+
+@pytest.mark.parametrize("arg,text", [
+    ("../x", "relative path without"),
+    ("/abs", "relative path without"),
+    ("a/../b", "relative path without"),
+    ("nope:sub", 'no cgroup hierarchy of the container has the "nope" controller'),
+    (":sub", "no controller before"),
+    ("missing", "it must exist"),
+])
+def test_exec_cgroup_refused(runtime, bundle, arg, text):
+    cid = running(runtime, bundle)
+    before = runtime.ok("ps", "--format", "json", cid).stdout
+    r = runtime("exec", "--cgroup", arg, cid, "true")
+    assert r.returncode != 0 and "--cgroup" in r.stderr and text in r.stderr, r.stderr
+    # no process was started
+    assert runtime.ok("ps", "--format", "json", cid).stdout == before
+
+
+def test_exec_cgroup_bare_cpuset(runtime, bundle):
+    """A new v1 cpuset cgroup takes no task until its cpus and mems are set:
+    the error says so.  (cgroup2's cpuset inherits them: the join works.)"""
+    cid = running(runtime, bundle)
+    os.mkdir(cg_path("cpuset", cid, "bare"))
+    r = runtime("exec", "--cgroup", "cpuset:bare", cid, "cat", "/proc/self/cgroup")
+    if cgroup_mode() == "unified":
+        assert r.returncode == 0 and "0::/bare" in r.stdout, r.stderr
+    else:
+        assert r.returncode != 0 and "cpuset.cpus and cpuset.mems" in r.stderr, r.stderr

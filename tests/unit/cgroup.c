@@ -851,6 +851,62 @@ TEST(join_hybrid)
 	hutch_cgroup_free(cg);
 }
 
+/* exec --cgroup */
+static const char *descend_err(struct hutch_cgroup *cg, char **subs)
+{
+	static char text[512];
+	struct hutch_error *e = NULL;
+
+	if (hutch_cgroup_descend(cg, subs, &e) == 0)
+		return "(ok)";
+	snprintf(text, sizeof(text), "%s", hutch_error_text(e));
+	hutch_error_free(e);
+	return text;
+}
+
+TEST(descend)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	struct hutch_cgroup_join j;
+
+	reset();
+	cg = open_cg(HUTCH_CGROUP_HYBRID, "/hutch/c1", "c1", &e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	mk("pids/hutch/c1/sub");
+	mk("memory/hutch/c1/m");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"../x", NULL}), "relative path");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"/sub", NULL}), "relative path");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"pids:a//b", NULL}), "relative path");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){":sub", NULL}), "no controller before");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"gpu:sub", NULL}), "\"gpu\" controller");
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"pids:sub", "pids:m", NULL}),
+		       "conflicts with --cgroup pids:sub");
+	/* every hierarchy: the others have no "sub" */
+	CHECK_CONTAINS(descend_err(cg, (char *[]){"sub", NULL}), "it must exist");
+	/* refused: nothing changed, the join still goes to c1 itself */
+	put_tasks(NULL);
+	mk("unified/hutch/c1");
+	put("pids/hutch/c1/sub/tasks", "");
+	put("memory/hutch/c1/m/tasks", "");
+	CHECK_STR(descend_err(cg, (char *[]){"pids:sub", "memory:m", NULL}), "(ok)");
+	CHECK_INT(hutch_cgroup_join_open(cg, &j, &e), 0);
+	for (size_t i = 0; i < j.n; i++) {
+		bool pids = strstr(j.dirs[i], "/pids/") != NULL;
+		bool mem = strstr(j.dirs[i], "/memory/") != NULL;
+		CHECK(pids == (strstr(j.dirs[i], "/hutch/c1/sub") != NULL));
+		CHECK(mem == (strstr(j.dirs[i], "/hutch/c1/m") != NULL));
+		CHECK(pids || mem ||
+		      strstr(j.dirs[i], "/hutch/c1") + strlen("/hutch/c1") ==
+			  j.dirs[i] + strlen(j.dirs[i]));
+	}
+	hutch_cgroup_join_close(&j);
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
 TEST(join_missing_hierarchy)
 {
 	struct hutch_error *e = NULL;
@@ -1416,6 +1472,7 @@ int main(void)
 	RUN(create_v2_controllers);
 	RUN(join_hybrid);
 	RUN(join_missing_hierarchy);
+	RUN(descend);
 	RUN(save_restore);
 	RUN(pids_and_freeze_v1);
 	RUN(freeze_v2_timeout);

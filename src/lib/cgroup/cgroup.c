@@ -816,6 +816,106 @@ int hutch_cgroup_enter(struct hutch_cgroup *cg, pid_t pid, bool v2_only, struct 
 	return 0;
 }
 
+/* ---- exec --cgroup --------------------------------------------------------------- */
+
+/* One entry: "PATH" (*ctrls NULL) or "CTRL[,CTRL...]:PATH". */
+static int sub_entry(const char *spec, char **ctrls, const char **path, struct hutch_error **err)
+{
+	const char *colon = strchr(spec, ':');
+
+	*path = colon != NULL ? colon + 1 : spec;
+	*ctrls = NULL;
+	if (colon != NULL) {
+		if (colon == spec)
+			return hutch_error_set(err, EINVAL,
+					       "--cgroup %s: no controller before \":\"", spec);
+		*ctrls = strndup(spec, (size_t)(colon - spec));
+		if (*ctrls == NULL)
+			return hutch_error_set(err, ENOMEM, "--cgroup %s", spec);
+	}
+	if (**path == '/' || hutch_cgroup_check_path(*path, NULL) < 0)
+		return hutch_error_set(
+		    err, EINVAL,
+		    "--cgroup %s: the sub-cgroup must be a relative path without "
+		    "\".\" or \"..\" components",
+		    spec);
+	return 0;
+}
+
+/* The hierarchy holding controller CTRL (named ones too: "name=systemd"). */
+static ssize_t hier_of(const struct hutch_cgroup *cg, const char *ctrl)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (hutch_cg_strv_has(cg->h[i].ctrls, ctrl))
+			return (ssize_t)i;
+	return -1;
+}
+
+int hutch_cgroup_descend(struct hutch_cgroup *cg, char *const *subs, struct hutch_error **err)
+{
+	_cleanup_free_ const char **to = calloc(cg->n + 1, sizeof(char *));
+	_cleanup_free_ const char **from = calloc(cg->n + 1, sizeof(char *));
+	_cleanup_free_ bool *named = calloc(cg->n + 1, sizeof(bool));
+
+	if (to == NULL || from == NULL || named == NULL)
+		return hutch_error_set(err, ENOMEM, "--cgroup");
+	for (char *const *s = subs; s != NULL && *s != NULL; s++) {
+		_cleanup_free_ char *ctrls = NULL;
+		const char *path;
+		if (sub_entry(*s, &ctrls, &path, err) < 0)
+			return -1;
+		for (size_t i = 0; ctrls == NULL && i < cg->n; i++) {
+			if (named[i])
+				continue; /* a controller's own entry wins */
+			if (to[i] != NULL && strcmp(to[i], path) != 0)
+				return hutch_error_set(err, EINVAL,
+						       "--cgroup %s: conflicts with --cgroup %s",
+						       *s, from[i]);
+			to[i] = path;
+			from[i] = *s;
+		}
+		for (char *save = NULL, *c = ctrls != NULL ? strtok_r(ctrls, ",", &save) : NULL;
+		     c != NULL; c = strtok_r(NULL, ",", &save)) {
+			ssize_t i = hier_of(cg, c);
+			if (i < 0)
+				return hutch_error_set(err, ENOENT,
+						       "--cgroup %s: no cgroup hierarchy of the "
+						       "container has the \"%s\" controller",
+						       *s, c);
+			if (named[i] && strcmp(to[i], path) != 0)
+				return hutch_error_set(err, EINVAL,
+						       "--cgroup %s: conflicts with --cgroup %s",
+						       *s, from[i]);
+			named[i] = true;
+			to[i] = path;
+			from[i] = *s;
+		}
+	}
+	/* check every directory first, then change CG */
+	for (size_t i = 0; i < cg->n; i++) {
+		_cleanup_free_ char *d = NULL;
+		struct stat st;
+		if (to[i] == NULL)
+			continue;
+		if (asprintf(&d, "%s/%s", cg->h[i].dir, to[i]) < 0)
+			return hutch_error_set(err, ENOMEM, "--cgroup");
+		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
+			return hutch_error_set(err, ENOENT,
+					       "--cgroup %s: no sub-cgroup %s (it must exist)",
+					       from[i], d);
+	}
+	for (size_t i = 0; i < cg->n; i++) {
+		char *d;
+		if (to[i] == NULL)
+			continue;
+		if (asprintf(&d, "%s/%s", cg->h[i].dir, to[i]) < 0)
+			return hutch_error_set(err, ENOMEM, "--cgroup");
+		free(cg->h[i].dir);
+		cg->h[i].dir = d;
+	}
+	return 0;
+}
+
 int hutch_cgroup_join_open(struct hutch_cgroup *cg, struct hutch_cgroup_join *j,
 			   struct hutch_error **err)
 {
@@ -872,7 +972,12 @@ int hutch_cgroup_join_self(struct hutch_cgroup_join *j, struct hutch_error **err
 
 	for (size_t i = 0; i < j->n && rc == 0; i++)
 		if (write(j->tasks[i], "0", 1) != 1)
-			rc = hutch_error_errno(err, "join cgroup %s", j->dirs[i]);
+			rc = hutch_error_errno(err, "join cgroup %s%s", j->dirs[i],
+					       errno == ENOSPC
+						   ? " (a v1 cpuset cgroup takes no task "
+						     "until cpuset.cpus and cpuset.mems "
+						     "are set)"
+						   : "");
 	hutch_cgroup_join_close(j);
 	return rc;
 }

@@ -103,6 +103,12 @@ int hutch_cgroup_join_open(struct hutch_cgroup *cg, struct hutch_cgroup_join *j,
 			   struct hutch_error **err);
 int hutch_cgroup_join_self(struct hutch_cgroup_join *j, struct hutch_error **err);
 void hutch_cgroup_join_close(struct hutch_cgroup_join *j);
+/* exec --cgroup: point CG at existing sub-cgroups of the container's before
+ * a join.  Each of SUBS (NULL-terminated) is "PATH", for every hierarchy
+ * not named otherwise, or "CTRL[,CTRL...]:PATH", for the hierarchies that
+ * hold those controllers.  PATH is relative, without "." or ".."
+ * components; every directory must exist. */
+int hutch_cgroup_descend(struct hutch_cgroup *cg, char *const *subs, struct hutch_error **err);
 /* The pids in the container's cgroup (malloc'd array). */
 int hutch_cgroup_pids(struct hutch_cgroup *cg, pid_t **pids, size_t *n, struct hutch_error **err);
 /* Send SIG to every process in the cgroup (v2 cgroup.kill for SIGKILL;

@@ -311,8 +311,6 @@ static void built_process_clear(struct built_process *b)
 static int refuse_unsupported(const struct hutch_exec_opts *o, const struct hutch_process *p,
 			      struct hutch_error **err)
 {
-	if (o->cgroup != NULL)
-		return hutch_error_set(err, ENOTSUP, "--cgroup: not supported by hutch yet");
 	/* AppArmor, SELinux label, scheduler...: the same checks as create */
 	if (hutch_security_check_process(p, NULL, err) < 0)
 		return -1;
@@ -416,8 +414,13 @@ int hutch_container_exec(const struct hutch_context *ctx, const char *id,
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	x.sync = pair[1];
+	if (o->cgroups != NULL && o->cgroups[0] != NULL && cg == NULL) {
+		hutch_error_set(err, ENOENT, "--cgroup: the container has no cgroup");
+		goto out;
+	}
 	if (cg != NULL) {
-		if (hutch_cgroup_join_open(cg, &join, err) < 0)
+		if ((o->cgroups != NULL && hutch_cgroup_descend(cg, o->cgroups, err) < 0) ||
+		    hutch_cgroup_join_open(cg, &join, err) < 0)
 			goto out;
 		x.cg_join = &join;
 	}
