@@ -141,3 +141,19 @@ def test_net_device_refused(runtime, bundle, host, case):
     assert "nd3" in host.links()
     assert "10.97.0.1/24" in host.ip("-o", "addr", "show", "dev", "nd3")
     runtime.assert_clean(bundle.id)
+
+
+def test_net_device_into_user_namespace(runtime, bundle, host):
+    """The container's network namespace belongs to its user namespace: the
+    move (by hutch, root outside) and the addresses still work."""
+    host.veth("nd4", ("10.96.0.1/24",))
+    for ns in ("user", "network"):
+        bundle.set_namespace(ns)
+    for k in ("uidMappings", "gidMappings"):
+        bundle.linux[k] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.drop_mount("/sys/fs/cgroup")
+    bundle.linux["netDevices"] = {"nd4": {"name": "eth9"}}
+    bundle.set_args("ip", "-o", "addr", "show", "eth9")
+    r = runtime.run_ok(bundle)
+    assert addrs_inside(r.stdout, "eth9").get("10.96.0.1/24") == "global", r.stdout
+    runtime.assert_clean(bundle.id)
