@@ -52,9 +52,9 @@ class RootlessEnv:
         self.rootfs_src = rootfs_src
         self.ids = []
 
-    def as_user(self, *argv, cwd=None):
+    def as_user(self, *argv, cwd=None, extra_env=None):
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR": self.xdg,
-               "HOME": self.base, "USER": self.pw.pw_name}
+               "HOME": self.base, "USER": self.pw.pw_name, **(extra_env or {})}
         return run_cmd(["setpriv", f"--reuid={self.pw.pw_uid}", f"--regid={self.pw.pw_gid}",
                         "--init-groups", "--", *argv], cwd=cwd, env=env)
 
@@ -296,3 +296,33 @@ def test_rootless_exec_kill_and_pause_error(rl):
     wait_for(lambda: json.loads(rl.as_user(HUTCH_BIN, "state", cid).stdout)["status"]
              == "stopped")
     assert rl.as_user(HUTCH_BIN, "delete", cid).returncode == 0
+
+
+def test_rootless_notify_socket(rl, tmp_path):
+    """sd_notify relayed for an unprivileged caller: the init binds the
+    notify directory itself (the caller cannot clone mounts)."""
+    import socket as so
+    from test_terminal import NOTIFY_C
+    cid = "rl-" + uuid.uuid4().hex[:6]
+    b, cfg = rl.bundle(cid)
+    src = tmp_path / "notify.c"
+    src.write_text(NOTIFY_C)
+    out = os.path.join(b, "rootfs", "notify")
+    r = run_cmd(["gcc", "-static", "-O2", "-o", out, str(src)], timeout=120)
+    assert r.returncode == 0, r.stderr
+    cfg["process"]["args"] = ["sh", "-c", "/notify READY=1"]
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    host = os.path.join(rl.base, "host-notify.sock")
+    s = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    s.bind(host)
+    os.chmod(host, 0o777)
+    s.settimeout(20)
+    try:
+        rl.ids.append(cid)
+        r = rl.as_user(HUTCH_BIN, "run", "--bundle", b, cid, extra_env={"NOTIFY_SOCKET": host})
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        msg = s.recv(4096).decode()
+    finally:
+        s.close()
+    assert msg.splitlines()[0] == "READY=1", msg

@@ -1605,14 +1605,15 @@ int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle
 		if (hutch_mount_plan_parse(hm->options, &p, err) < 0)
 			goto fail;
 		if (hm->runtime_tree && !p.idmap && hm->source != NULL) {
-			/* hutch's own bind: a detached clone the init attaches
-			 * (none where the kernel lacks open_tree: it binds the
-			 * path itself, which works without a user namespace) */
+			/* hutch's own bind: a detached clone the init attaches.
+			 * None where the kernel lacks open_tree, or for a
+			 * caller without the privilege (rootless: the state is
+			 * the caller's own, so the init can bind the path). */
 			if (ensure_trees(spec, &out, err) < 0)
 				goto fail;
 			out[i] = (int)syscall(SYS_open_tree, AT_FDCWD, hm->source,
 					      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			if (out[i] < 0 && errno != ENOSYS) {
+			if (out[i] < 0 && errno != ENOSYS && errno != EPERM) {
 				hutch_error_errno(err, "mount %s on %s: open_tree", hm->source,
 						  hm->destination);
 				goto fail;
