@@ -9,7 +9,7 @@ out=build-fuzz
 mkdir -p "$out/corpus"
 command -v clang >/dev/null || { echo "fuzz: clang missing (tools/deps.sh installs it)" >&2; exit 1; }
 srcs="tests/fuzz/fuzz_spec.c src/lib/spec/*.c src/lib/core/error.c src/lib/core/log.c
-      src/lib/core/fs.c src/lib/core/signal.c src/lib/state/state.c
+      src/lib/core/fs.c src/lib/core/signal.c src/lib/core/bitlist.c src/lib/state/state.c
       src/lib/linux/seccomp.c src/lib/linux/process.c src/lib/linux/security.c"
 # shellcheck disable=SC2086
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DHUTCH_VERSION='"fuzz"' -DHUTCH_OCI_VERSION='"1.3.0"' \

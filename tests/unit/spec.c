@@ -1,6 +1,7 @@
 /* config.json parsing: every field into the model, every error message with
  * its JSON path, the strict JSON rules, the refused features, the default
  * config and the features document. */
+#include "core/bitlist.h"
 #include "core/cleanup.h"
 #include "core/error.h"
 #include "spec/internal.h"
@@ -833,20 +834,20 @@ TEST(memory_policy)
 	unsigned long m[HUTCH_MPOL_MAX_NODES / (8 * sizeof(unsigned long))];
 	const unsigned long lbits = 8 * sizeof(unsigned long);
 
-	CHECK_INT(hutch_spec_parse_nodes("0-3,7,64", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK_INT(hutch_bitlist_parse("0-3,7,64", m, HUTCH_MPOL_MAX_NODES), 0);
 	CHECK(m[0] == 0x8fUL);
 	CHECK(m[64 / lbits] & (1UL << (64 % lbits)));
-	CHECK_INT(hutch_spec_parse_nodes("", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK_INT(hutch_bitlist_parse("", m, HUTCH_MPOL_MAX_NODES), 0);
 	CHECK(m[0] == 0 && m[1] == 0);
-	CHECK_INT(hutch_spec_parse_nodes("1023", m, HUTCH_MPOL_MAX_NODES), 0);
+	CHECK_INT(hutch_bitlist_parse("1023", m, HUTCH_MPOL_MAX_NODES), 0);
 	CHECK(m[1023 / lbits] == 1UL << (1023 % lbits));
 	for (const char *const *bad =
 		 (const char *const[]){"1024", "3-1", "0-", "-1", "0,", ",0", "a", "0 ", "1-2-3",
 				       "0--1", "99999999999999999999", NULL};
 	     *bad != NULL; bad++) {
-		if (hutch_spec_parse_nodes(*bad, m, HUTCH_MPOL_MAX_NODES) != -1)
+		if (hutch_bitlist_parse(*bad, m, HUTCH_MPOL_MAX_NODES) != -1)
 			fprintf(stderr, "node list \"%s\" accepted\n", *bad);
-		CHECK_INT(hutch_spec_parse_nodes(*bad, m, HUTCH_MPOL_MAX_NODES), -1);
+		CHECK_INT(hutch_bitlist_parse(*bad, m, HUTCH_MPOL_MAX_NODES), -1);
 	}
 	{
 		_cleanup_spec_ struct hutch_spec *s =

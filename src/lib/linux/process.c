@@ -1,5 +1,6 @@
 #include "process.h"
 #include "core/cleanup.h"
+#include "core/bitlist.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -314,41 +315,12 @@ int hutch_process_set_io_priority(const struct hutch_process *p, struct hutch_er
 int hutch_process_parse_cpu_list(const char *list, unsigned long *mask, size_t n_bits,
 				 struct hutch_error **err)
 {
-	const size_t w = 8 * sizeof(unsigned long);
-	const char *s = list;
-
-	memset(mask, 0, (n_bits + w - 1) / w * sizeof(unsigned long));
-	if (s == NULL || *s == '\0')
+	if (list == NULL || *list == '\0')
 		return hutch_error_set(err, EINVAL, "empty cpu list");
-	for (;;) {
-		char *end;
-		unsigned long lo, hi;
-
-		if (*s < '0' || *s > '9')
-			return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"", list);
-		errno = 0;
-		lo = strtoul(s, &end, 10);
-		hi = lo;
-		if (*end == '-') {
-			s = end + 1;
-			if (*s < '0' || *s > '9')
-				return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"",
-						       list);
-			hi = strtoul(s, &end, 10);
-		}
-		if (errno != 0 || hi < lo)
-			return hutch_error_set(err, EINVAL, "invalid cpu range in \"%s\"", list);
-		if (hi >= n_bits)
-			return hutch_error_set(err, EINVAL, "cpu %lu in \"%s\" is out of range", hi,
-					       list);
-		for (unsigned long c = lo; c <= hi; c++)
-			mask[c / w] |= 1UL << (c % w);
-		if (*end == '\0')
-			return 0;
-		if (*end != ',')
-			return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\"", list);
-		s = end + 1;
-	}
+	if (hutch_bitlist_parse(list, mask, n_bits) < 0)
+		return hutch_error_set(err, EINVAL, "invalid cpu list \"%s\" (cpus below %zu)",
+				       list, n_bits);
+	return 0;
 }
 
 int hutch_process_set_cpu_affinity(const char *list, const char *field, struct hutch_error **err)

@@ -101,10 +101,6 @@ int hutch_parse_resources(struct pctx *c, struct json_object *o, struct hutch_re
 void hutch_linux_clear(struct hutch_linux *l);
 
 /* Name tables (names.c) used by the parser and by features.c. */
-/* A node list ("0-3,7", all below NBITS) into MASK; "" is no node.  -1 on
- * a malformed list. */
-int hutch_spec_parse_nodes(const char *s, unsigned long *mask, size_t nbits);
-
 struct hutch_name_value {
 	const char *name;
 	uint32_t value;

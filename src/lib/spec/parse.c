@@ -13,10 +13,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitlist.h"
 #include "core/cleanup.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -304,30 +306,9 @@ static int parse_io_priority(struct pctx *c, struct json_object *o, struct hutch
 /* A cpu list as taskset -c and cpuset.cpus take it: "0-3,7,9-11". */
 static bool valid_cpu_list(const char *s)
 {
-	if (*s == '\0')
-		return false;
-	for (;;) {
-		char *end;
-		unsigned long a = strtoul(s, &end, 10), b;
+	cpu_set_t set;
 
-		if (end == s || *s == '-' || *s == '+')
-			return false;
-		s = end;
-		if (*s == '-') {
-			s++;
-			if (*s < '0' || *s > '9')
-				return false;
-			b = strtoul(s, &end, 10);
-			if (b < a)
-				return false;
-			s = end;
-		}
-		if (*s == '\0')
-			return true;
-		if (*s != ',')
-			return false;
-		s++;
-	}
+	return *s != '\0' && hutch_bitlist_parse(s, (unsigned long *)&set, CPU_SETSIZE) == 0;
 }
 
 static int parse_cpu_affinity(struct pctx *c, struct json_object *o, struct hutch_process *p)

@@ -4,6 +4,7 @@
  * personality, and intelRdt, which hutch parses but refuses for now (see
  * refuse_unsupported() in parse.c). */
 #include "spec/internal.h"
+#include "core/bitlist.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -659,40 +660,6 @@ static int parse_intel_rdt(struct pctx *c, struct json_object *o, void *arg)
 	return 0;
 }
 
-int hutch_spec_parse_nodes(const char *s, unsigned long *mask, size_t nbits)
-{
-	const size_t lbits = 8 * sizeof(unsigned long);
-	const char *p = s;
-
-	memset(mask, 0, (nbits + lbits - 1) / lbits * sizeof(unsigned long));
-	if (*p == '\0')
-		return 0;
-	for (;;) {
-		unsigned long lo, hi;
-		char *end;
-		if (*p < '0' || *p > '9')
-			return -1;
-		errno = 0;
-		lo = strtoul(p, &end, 10);
-		hi = lo;
-		if (*end == '-') {
-			p = end + 1;
-			if (*p < '0' || *p > '9')
-				return -1;
-			hi = strtoul(p, &end, 10);
-		}
-		if (errno != 0 || lo > hi || hi >= nbits)
-			return -1;
-		for (unsigned long n = lo; n <= hi; n++)
-			mask[n / lbits] |= 1UL << (n % lbits);
-		if (*end == '\0')
-			return 0;
-		if (*end != ',')
-			return -1;
-		p = end + 1;
-	}
-}
-
 static int parse_memory_policy(struct pctx *c, struct json_object *o, void *arg)
 {
 	struct hutch_memory_policy *m = arg;
@@ -720,7 +687,7 @@ static int parse_memory_policy(struct pctx *c, struct json_object *o, void *arg)
 	if ((m->flags & HUTCH_MPOL_F_STATIC_NODES) && (m->flags & HUTCH_MPOL_F_RELATIVE_NODES))
 		return pc_fail_at(
 		    c, "flags", "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other");
-	if (m->nodes != NULL && hutch_spec_parse_nodes(m->nodes, m->mask, HUTCH_MPOL_MAX_NODES) < 0)
+	if (m->nodes != NULL && hutch_bitlist_parse(m->nodes, m->mask, HUTCH_MPOL_MAX_NODES) < 0)
 		return pc_fail_at(c, "nodes",
 				  "invalid node list \"%s\" (want e.g. \"0-3,7\", nodes below %d)",
 				  m->nodes, HUTCH_MPOL_MAX_NODES);
