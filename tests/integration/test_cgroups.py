@@ -245,3 +245,21 @@ def test_default_cgroups_path_outside_our_cgroup(runtime, bundle):
             os.rmdir(parent)  # only when empty
         except OSError:
             pass
+
+
+def test_rdma_limit_without_rdma_device(runtime, bundle):
+    """linux.resources.rdma is written to rdma.max; neither kernel here has an
+    RDMA device (nor, on the hybrid host, the rdma controller), so create
+    fails, naming the field and why, and leaves nothing behind.  The lines
+    written are checked by tests/unit/cgroup.c (apply_rdma)."""
+    bundle.linux["resources"] = {"rdma": {"mlx5_9": {"hcaHandles": 3, "hcaObjects": 100}}}
+    bundle.set_args("true")
+    r = runtime.run(bundle)
+    assert r.returncode != 0, "an rdma limit for an absent device must fail"
+    assert "linux.resources.rdma" in r.stderr, r.stderr
+    has_ctrl = "rdma" in open("/proc/cgroups").read().split()
+    if has_ctrl and MODE == "unified":
+        assert "No such device" in r.stderr, r.stderr  # the kernel knows no mlx5_9
+    else:
+        assert "rdma cgroup controller is not mounted" in r.stderr, r.stderr
+    runtime.assert_clean(bundle.id)

@@ -764,6 +764,43 @@ TEST(create_cpuset_copy)
 	hutch_cgroup_free(cg);
 }
 
+TEST(apply_rdma)
+{
+	struct hutch_error *e = NULL;
+	struct hutch_cgroup *cg;
+	struct hutch_rdma devs[] = {
+	    {.device = (char *)"mlx5_1",
+	     .hca_handles = 3,
+	     .hca_objects = 1000,
+	     .has_hca_handles = true,
+	     .has_hca_objects = true},
+	    {.device = (char *)"mlx4_0", .hca_handles = 2, .has_hca_handles = true},
+	    {.device = (char *)"mlx4_1"}, /* neither: nothing to write */
+	};
+	struct hutch_resources r = {.rdma = devs, .n_rdma = 3};
+
+	reset();
+	v2_files();
+	cg = open_v2(&e);
+	CHECK(cg != NULL);
+	if (cg == NULL)
+		return;
+	/* the kernel's file: one "DEVICE key=value..." line per write */
+	put("hutch/c1/rdma.max", "");
+	hutch_cgroup_set_hooks(record, NULL, NULL);
+	CHECK_INT(hutch_cgroup_apply(cg, &r, &e), 0);
+	hutch_cgroup_set_hooks(NULL, NULL, NULL);
+	CHECK_CONTAINS(writes, "hutch/c1/rdma.max=mlx5_1 hca_handle=3 hca_object=1000\n"
+			       "hutch/c1/rdma.max=mlx4_0 hca_handle=2\n");
+	CHECK(strstr(writes, "mlx4_1") == NULL);
+	/* a device name that would split the line is refused */
+	devs[0].device = (char *)"mlx5 1";
+	CHECK_INT(hutch_cgroup_apply(cg, &r, &e), -1);
+	CHECK(e != NULL && strstr(hutch_error_text(e), "rdma") != NULL);
+	hutch_error_free(e);
+	hutch_cgroup_free(cg);
+}
+
 TEST(create_v2_controllers)
 {
 	struct hutch_error *e = NULL;
@@ -1473,6 +1510,7 @@ int main(void)
 	RUN(join_hybrid);
 	RUN(join_missing_hierarchy);
 	RUN(descend);
+	RUN(apply_rdma);
 	RUN(save_restore);
 	RUN(pids_and_freeze_v1);
 	RUN(freeze_v2_timeout);

@@ -786,7 +786,7 @@ TEST(refused)
 	CHECK_STR(parse_err(with("'execCPUAffinity':{'initial':'0','final':'0-3'}", "", "")),
 		  "(parsed without error)");
 	CHECK_STR(parse_err(with("", "'resources':{'rdma':{'mlx5_1':{'hcaHandles':3}}}", "")),
-		  "linux.resources.rdma: not supported by hutch yet");
+		  "(parsed without error)");
 	CHECK_STR(parse_err(with("",
 				 "'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'/run/"
 				 "l.sock'}",
@@ -1083,8 +1083,20 @@ TEST(parse_resources)
 
 	free(t);
 	t = dq("{'rdma':{'mlx4':{'hcaObjects':1}}}");
+	CHECK_INT(hutch_spec_parse_resources(t, strlen(t), &r, &err), 0);
+	CHECK_INT((int)r.n_rdma, 1);
+	if (r.n_rdma == 1) {
+		CHECK_STR(r.rdma[0].device, "mlx4");
+		CHECK(r.rdma[0].has_hca_objects && r.rdma[0].hca_objects == 1);
+		CHECK(!r.rdma[0].has_hca_handles);
+	}
+	hutch_resources_clear(&r);
+	free(t);
+	t = dq("{'rdma':{'mlx4':{'hcaObjects':-1}}}");
 	CHECK_INT(hutch_spec_parse_resources(t, strlen(t), &r, &err), -1);
-	CHECK_STR(err ? err->msg : NULL, "linux.resources.rdma: not supported by hutch yet");
+	CHECK_CONTAINS(err ? err->msg : "", "linux.resources.rdma");
+	hutch_error_free(err);
+	err = NULL;
 }
 
 TEST(names)

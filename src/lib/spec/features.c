@@ -1,8 +1,8 @@
 /* `hutch features`: the features.md / features-linux.md JSON.
  *
  * It must stay truthful: engines (containerd, CRI-O, Podman) read it to
- * decide what to put into config.json.  Everything refuse_unsupported() in
- * parse.c refuses is reported here as disabled (intelRdt, rdma).  AppArmor and SELinux
+ * decide what to put into config.json.  intelRdt, which hutch refuses at
+ * create (no resctrl support), is reported disabled; AppArmor and SELinux
  * are reported as the host has them (linux/security.h). */
 #include "spec/internal.h"
 #include "linux/security.h"
@@ -185,7 +185,7 @@ static struct json_object *build_linux(struct builder *b)
 	add(b, cgroup, "v2", chk(b, json_object_new_boolean(true)));
 	add(b, cgroup, "systemd", chk(b, json_object_new_boolean(false)));
 	add(b, cgroup, "systemdUser", chk(b, json_object_new_boolean(false)));
-	add(b, cgroup, "rdma", chk(b, json_object_new_boolean(false)));
+	add(b, cgroup, "rdma", chk(b, json_object_new_boolean(true)));
 	add(b, l, "cgroup", cgroup);
 	add(b, l, "seccomp", build_seccomp(b));
 	add(b, l, "apparmor", bool_obj(b, "enabled", hutch_security_apparmor_enabled(NULL)));

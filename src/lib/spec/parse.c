@@ -6,9 +6,9 @@
  *
  * Unknown properties are ignored, as config.md requires ("Runtimes MUST
  * ignore unknown properties"), so a config written for a newer 1.x spec still
- * runs.  Known properties hutch cannot honour are refused by name in
- * refuse_unsupported() rather than silently dropped: a container that asked
- * for a scheduler policy or an idmapped mount must not start without it. */
+ * runs.  Known properties the host cannot honour (intelRdt without resctrl,
+ * an LSM the host lacks) are refused by name at create (linux/security.c)
+ * rather than silently dropped. */
 #include "spec/internal.h"
 
 #include <errno.h>
@@ -23,27 +23,6 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
-
-/* ---- refusals ---------------------------------------------------------------- */
-
-static int refuse(struct hutch_error **err, const char *field)
-{
-	return hutch_error_set(err, 0, "%s: not supported by hutch yet", field);
-}
-
-/* Fields the parser understands but the rest of hutch does not implement
- * yet.  Enabling one is deleting its line here (and listing it in
- * features.c). */
-static int refuse_unsupported(const struct hutch_spec *s, struct hutch_error **err)
-{
-	if (s->has_linux) {
-		const struct hutch_linux *l = &s->linux_;
-
-		if (l->has_resources && l->resources.n_rdma > 0)
-			return refuse(err, "linux.resources.rdma");
-	}
-	return 0;
-}
 
 /* ---- free -------------------------------------------------------------------- */
 
@@ -616,7 +595,7 @@ struct hutch_spec *hutch_spec_parse(const char *text, size_t len, struct hutch_e
 	}
 	r = parse_spec(&c, top, s);
 	json_object_put(top);
-	if (r < 0 || refuse_unsupported(s, err) < 0)
+	if (r < 0)
 		return NULL;
 	return steal_ptr(s);
 }
@@ -644,7 +623,6 @@ struct hutch_spec *hutch_spec_load(const char *bundle, struct hutch_error **err)
 int hutch_spec_parse_process(const char *text, size_t len, struct hutch_process *out,
 			     struct hutch_error **err)
 {
-	struct hutch_spec tmp = {0};
 	struct json_object *top;
 	struct pctx c = {.err = err};
 	int r;
@@ -658,11 +636,6 @@ int hutch_spec_parse_process(const char *text, size_t len, struct hutch_process 
 	pc_key(&c, "process");
 	r = parse_process_object(&c, top, out);
 	json_object_put(top);
-	if (r == 0) {
-		tmp.has_process = true;
-		tmp.process = *out;
-		r = refuse_unsupported(&tmp, err);
-	}
 	if (r < 0)
 		hutch_process_clear(out);
 	return r;
@@ -671,7 +644,6 @@ int hutch_spec_parse_process(const char *text, size_t len, struct hutch_process 
 int hutch_spec_parse_resources(const char *text, size_t len, struct hutch_resources *out,
 			       struct hutch_error **err)
 {
-	struct hutch_spec tmp = {0};
 	struct json_object *top;
 	struct pctx c = {.err = err};
 	int r;
@@ -683,12 +655,6 @@ int hutch_spec_parse_resources(const char *text, size_t len, struct hutch_resour
 	pc_key(&c, "linux.resources");
 	r = hutch_parse_resources(&c, top, out);
 	json_object_put(top);
-	if (r == 0) {
-		tmp.has_linux = true;
-		tmp.linux_.has_resources = true;
-		tmp.linux_.resources = *out;
-		r = refuse_unsupported(&tmp, err);
-	}
 	if (r < 0)
 		hutch_resources_clear(out);
 	return r;

@@ -1,8 +1,7 @@
 /* The "linux" object of config.json (config-linux.md, runtime-spec 1.3):
  * namespaces, id mappings, time offsets, devices, network devices, cgroup
  * resources, seccomp, sysctl, masked and read-only paths, memoryPolicy,
- * personality, and intelRdt, which hutch parses but refuses for now (see
- * refuse_unsupported() in parse.c). */
+ * personality, and intelRdt (parsed, refused at create: linux/security.c). */
 #include "spec/internal.h"
 #include "core/bitlist.h"
 
