@@ -111,6 +111,17 @@ static bool kernel_has_flag(unsigned long flag)
 	return r < 0 && errno == EFAULT;
 }
 
+/* OBJ[KEY] = the names of table T (N entries), in order. */
+static void add_names(struct builder *b, struct json_object *obj, const char *key,
+		      const struct hutch_name_value *t, size_t n)
+{
+	struct json_object *a = chk(b, json_object_new_array());
+
+	for (size_t i = 0; i < n; i++)
+		push_str(b, a, t[i].name);
+	add(b, obj, key, a);
+}
+
 static struct json_object *build_seccomp(struct builder *b)
 {
 	static const struct {
@@ -125,19 +136,13 @@ static struct json_object *build_seccomp(struct builder *b)
 	     (1UL << 5) | SECCOMP_FILTER_FLAG_NEW_LISTENER},
 	};
 	struct json_object *s = chk(b, json_object_new_object());
-	struct json_object *actions = chk(b, json_object_new_array());
-	struct json_object *ops = chk(b, json_object_new_array());
 	struct json_object *archs = chk(b, json_object_new_array());
 	struct json_object *known = chk(b, json_object_new_array());
 	struct json_object *supported = chk(b, json_object_new_array());
 
 	add(b, s, "enabled", chk(b, json_object_new_boolean(true)));
-	for (size_t i = 0; i < hutch_n_seccomp_actions; i++)
-		push_str(b, actions, hutch_seccomp_actions[i].name);
-	add(b, s, "actions", actions);
-	for (size_t i = 0; i < hutch_n_seccomp_ops; i++)
-		push_str(b, ops, hutch_seccomp_ops[i].name);
-	add(b, s, "operators", ops);
+	add_names(b, s, "actions", hutch_seccomp_actions, hutch_n_seccomp_actions);
+	add_names(b, s, "operators", hutch_seccomp_ops, hutch_n_seccomp_ops);
 	for (size_t i = 0; i < hutch_n_seccomp_archs; i++)
 		if (arch_known(hutch_seccomp_archs[i]))
 			push_str(b, archs, hutch_seccomp_archs[i]);
@@ -155,15 +160,9 @@ static struct json_object *build_seccomp(struct builder *b)
 static struct json_object *build_memory_policy(struct builder *b)
 {
 	struct json_object *m = chk(b, json_object_new_object());
-	struct json_object *modes = chk(b, json_object_new_array());
-	struct json_object *flags = chk(b, json_object_new_array());
 
-	for (size_t i = 0; i < hutch_n_mpol_modes; i++)
-		push_str(b, modes, hutch_mpol_modes[i].name);
-	add(b, m, "modes", modes);
-	for (size_t i = 0; i < hutch_n_mpol_flags; i++)
-		push_str(b, flags, hutch_mpol_flags[i].name);
-	add(b, m, "flags", flags);
+	add_names(b, m, "modes", hutch_mpol_modes, hutch_n_mpol_modes);
+	add_names(b, m, "flags", hutch_mpol_flags, hutch_n_mpol_flags);
 	return m;
 }
 
