@@ -89,3 +89,25 @@ def test_device_nodes_usable_in_userns(runtime, bundle):
     bundle.set_args("sh", "-c", "head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c")
     r = runtime.run_ok(bundle)
     assert r.stdout.split() == ["4", "4"], r.stdout
+
+
+def test_bounding_set_in_user_namespace_init_and_exec(runtime, bundle):
+    """With a user namespace the bounding set is dropped late (a new user
+    namespace starts with a full one): the init and an exec'd process both
+    end with the asked set."""
+    userns(bundle, [(0, 100000, 65536)])
+    bundle.process["capabilities"] = {k: ["CAP_KILL", "CAP_CHOWN"] for k in
+                                      ("bounding", "effective", "permitted")}
+    want = "%016x" % ((1 << 5) | 1)
+    bundle.set_args("sleep", "600")
+    try:
+        assert runtime.create(bundle).returncode == 0
+        runtime.ok("start", bundle.id)
+        pid = runtime.state(bundle.id)["pid"]
+        with open(f"/proc/{pid}/status") as f:
+            assert one(parse_kv(f.read().replace(":\t", "=")), "CapBnd") == want
+        kv = parse_kv(runtime.ok("exec", bundle.id, "/checker", "caps").stdout)
+        assert one(kv, "cap.CapBnd") == want
+    finally:
+        runtime("delete", "--force", bundle.id)
+    runtime.assert_clean(bundle.id)

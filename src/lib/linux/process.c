@@ -167,8 +167,6 @@ int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error 
 	const struct hutch_capabilities *c = &p->capabilities;
 	int last = last_cap();
 
-	if (hutch_process_drop_bounding(p, err) < 0)
-		return -1;
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return hutch_error_errno(err, "prctl(PR_SET_KEEPCAPS)");
 	if (setgroups(p->user.n_additional_gids, p->user.additional_gids) < 0) {

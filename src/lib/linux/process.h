@@ -26,7 +26,8 @@ void hutch_process_new_keyring(const char *id);
  * out (nothing without a capabilities object).  Idempotent. */
 int hutch_process_drop_bounding(const struct hutch_process *p, struct hutch_error **err);
 /* setgroups, setresgid, setresuid, keeping the capabilities the spec asks
- * for: bounding drop before, capset + ambient after. */
+ * for (capset + ambient after).  The bounding set is the caller's to drop
+ * first (hutch_process_drop_bounding): the init may have done it already. */
 int hutch_process_switch_user(const struct hutch_process *p, struct hutch_error **err);
 int hutch_process_no_new_privs(const struct hutch_process *p, struct hutch_error **err);
 /* Find args[0] (a path, or a name searched in PATH of the process env) in

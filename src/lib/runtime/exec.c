@@ -123,7 +123,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 	hutch_sync_msg_clear(&msg);
 	/* The bounding set before the cgroup join, as in init.c, unless we
 	 * enter a user namespace (whose root starts with a full one). */
-	if (x->ns_fds[HUTCH_NS_USER] < 0 && hutch_process_drop_bounding(x->proc, &err) < 0)
+	bool bounding_dropped = x->ns_fds[HUTCH_NS_USER] < 0;
+	if (bounding_dropped && hutch_process_drop_bounding(x->proc, &err) < 0)
 		goto fail;
 	if (x->cg_join != NULL && hutch_cgroup_join_self(x->cg_join, &err) < 0)
 		goto fail;
@@ -186,7 +187,8 @@ __attribute__((noreturn)) static void exec_child_main(struct exec_child *x)
 		umask((mode_t)x->proc->user.umask);
 	if (!x->proc->no_new_privileges && hutch_seccomp_load(&x->seccomp, &err) < 0)
 		goto fail;
-	if (hutch_process_switch_user(x->proc, &err) < 0 ||
+	if ((!bounding_dropped && hutch_process_drop_bounding(x->proc, &err) < 0) ||
+	    hutch_process_switch_user(x->proc, &err) < 0 ||
 	    hutch_process_no_new_privs(x->proc, &err) < 0)
 		goto fail;
 	if (x->proc->no_new_privileges && hutch_seccomp_load(&x->seccomp, &err) < 0)

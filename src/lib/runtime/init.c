@@ -116,6 +116,8 @@ static int load_notify_filter(struct hutch_init_args *a, struct hutch_error **er
 
 /* The container's program, opened and checked by the exe guard. */
 static struct hutch_exeguard_prog program = {.fd = -1};
+/* early_bounding_drop() did it: not again before the user switch. */
+static bool bounding_dropped;
 
 /* Before pivot_root: mounts, then the runtime's hooks (run by the parent),
  * then createContainer hooks here.  After: the rest of the environment. */
@@ -230,7 +232,8 @@ __attribute__((noreturn)) static void start_process(struct hutch_init_args *a, i
 	    hutch_process_set_io_priority(&s->process, &err) < 0 ||
 	    hutch_process_set_personality(&s->linux_, &err) < 0)
 		goto fail;
-	if (hutch_process_switch_user(&s->process, &err) < 0 ||
+	if ((!bounding_dropped && hutch_process_drop_bounding(&s->process, &err) < 0) ||
+	    hutch_process_switch_user(&s->process, &err) < 0 ||
 	    hutch_process_no_new_privs(&s->process, &err) < 0)
 		goto fail;
 	/* Nothing of hutch's may reach the container process (CVE-2024-21626):
@@ -272,7 +275,10 @@ static int early_bounding_drop(struct hutch_init_args *a, struct hutch_error **e
 	    s->hooks[HUTCH_HOOK_CREATE_CONTAINER].n > 0 ||
 	    s->hooks[HUTCH_HOOK_START_CONTAINER].n > 0)
 		return 0;
-	return hutch_process_drop_bounding(&s->process, err);
+	if (hutch_process_drop_bounding(&s->process, err) < 0)
+		return -1;
+	bounding_dropped = true;
+	return 0;
 }
 
 void hutch_init_main(struct hutch_init_args *a)
