@@ -39,7 +39,7 @@ struct ctx {
 	const char *bundle;
 	bool in_userns;
 	bool selinux; /* SELinux enabled: linux.mountLabel applies */
-	const int *idmap_trees;
+	const int *prepared_trees;
 	const struct hutch_rootfs_cgroup *cgroups;
 	size_t n_cgroups;
 	int rootfd;
@@ -737,7 +737,7 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 		hutch_error_set(err, ENOTSUP, "idmap and ridmap apply to bind mounts");
 		return fail_at(c, err, hm->source, dest);
 	}
-	if (p.idmap && c->in_userns && (c->idmap_trees == NULL || c->idmap_trees[idx] < 0)) {
+	if (p.idmap && c->in_userns && (c->prepared_trees == NULL || c->prepared_trees[idx] < 0)) {
 		/* mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN over the
 		 * source's superblock: not ours once in the user namespace */
 		hutch_error_set(err, ENOTSUP,
@@ -745,7 +745,7 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 				"are not supported yet");
 		return fail_at(c, err, hm->source, dest);
 	}
-	if (p.idmap && (c->idmap_trees == NULL || c->idmap_trees[idx] < 0) &&
+	if (p.idmap && (c->prepared_trees == NULL || c->prepared_trees[idx] < 0) &&
 	    (hm->n_uid_mappings == 0 || hm->n_gid_mappings == 0)) {
 		hutch_error_set(err, EINVAL, "idmap needs the mount's uidMappings and gidMappings");
 		return fail_at(c, err, hm->source, dest);
@@ -764,7 +764,7 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 			return hutch_error_set(err, ENOMEM, "mount %s", dest);
 		/* a tree the parent prepared: the source may be out of our
 		 * reach in the user namespace */
-		int tree = c->idmap_trees != NULL ? c->idmap_trees[idx] : -1;
+		int tree = c->prepared_trees != NULL ? c->prepared_trees[idx] : -1;
 		if ((tree >= 0 ? fstat(tree, &st) : stat(src, &st)) < 0) {
 			hutch_error_errno(err, "stat %s", src);
 			return fail_at(c, err, src, dest);
@@ -789,10 +789,10 @@ static int mount_one(const struct ctx *c, const struct hutch_mount *hm, size_t i
 	if (dstfd < 0)
 		return fail_at(c, err, src, dest);
 
-	if (bind && (p.idmap || (c->idmap_trees != NULL && c->idmap_trees[idx] >= 0))) {
+	if (bind && (p.idmap || (c->prepared_trees != NULL && c->prepared_trees[idx] >= 0))) {
 		/* idmapped, or hutch's own bind the parent prepared */
 		top = idmap_mount(c, hm, src, dstfd, &p,
-				  c->idmap_trees != NULL ? c->idmap_trees[idx] : -1, err);
+				  c->prepared_trees != NULL ? c->prepared_trees[idx] : -1, err);
 		if (top < 0)
 			return -1;
 	} else if (bind) {
@@ -1150,7 +1150,7 @@ int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_
 			.bundle = o->bundle,
 			.in_userns = o->in_userns,
 			.selinux = hutch_security_selinux_enabled(NULL),
-			.idmap_trees = o->idmap_trees,
+			.prepared_trees = o->prepared_trees,
 			.cgroups = o->cgroups,
 			.n_cgroups = o->n_cgroups,
 			.rootfd = -1};
@@ -1588,7 +1588,7 @@ static int ensure_trees(const struct hutch_spec *spec, int **out, struct hutch_e
 	return 0;
 }
 
-int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
+int hutch_rootfs_prepare_trees(const struct hutch_spec *spec, const char *bundle, int **trees,
 			       struct hutch_error **err)
 {
 	const struct hutch_linux *l = &spec->linux_;
@@ -1660,11 +1660,11 @@ int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle
 	*trees = out;
 	return 0;
 fail:
-	hutch_rootfs_idmap_release(spec, &out);
+	hutch_rootfs_release_trees(spec, &out);
 	return -1;
 }
 
-void hutch_rootfs_idmap_release(const struct hutch_spec *spec, int **trees)
+void hutch_rootfs_release_trees(const struct hutch_spec *spec, int **trees)
 {
 	if (*trees == NULL)
 		return;

@@ -38,9 +38,9 @@ struct hutch_rootfs_opts {
 	const char *bundle; /* absolute; relative mount sources resolve here */
 	bool no_pivot;
 	bool in_userns; /* devices are bind-mounted from the host, not mknod'ed */
-	/* per spec mount: a detached tree from hutch_rootfs_idmap_prepare
+	/* per spec mount: a detached tree from hutch_rootfs_prepare_trees
 	 * (idmapped, or hutch's own bind), or -1; NULL: none prepared */
-	const int *idmap_trees;
+	const int *prepared_trees;
 	const struct hutch_rootfs_cgroup *cgroups; /* NULL: none known */
 	size_t n_cgroups;
 };
@@ -52,10 +52,10 @@ struct hutch_rootfs_opts {
  * plain detached clone of each of hutch's own binds (runtime_tree), whose
  * source the init may not reach.  *TREES is NULL when the spec has none.
  * The child inherits the fds. */
-int hutch_rootfs_idmap_prepare(const struct hutch_spec *spec, const char *bundle, int **trees,
+int hutch_rootfs_prepare_trees(const struct hutch_spec *spec, const char *bundle, int **trees,
 			       struct hutch_error **err);
-/* Close and free what hutch_rootfs_idmap_prepare made (parent, after clone). */
-void hutch_rootfs_idmap_release(const struct hutch_spec *spec, int **trees);
+/* Close and free what hutch_rootfs_prepare_trees made (parent, after clone). */
+void hutch_rootfs_release_trees(const struct hutch_spec *spec, int **trees);
 
 int hutch_rootfs_setup(const struct hutch_spec *spec, const struct hutch_rootfs_opts *o,
 		       struct hutch_error **err);

@@ -180,15 +180,16 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		return -1;
 	a->sync = pair[1];
 	c->sync = pair[0];
-	/* idmapped mounts need the host's privileges: made here, inherited */
-	if (hutch_rootfs_idmap_prepare(c->spec, c->bundle, &a->idmap_trees, err) < 0) {
+	/* idmapped mounts and hutch's own binds need the host's privileges:
+	 * their trees are made here, the init inherits the fds */
+	if (hutch_rootfs_prepare_trees(c->spec, c->bundle, &a->prepared_trees, err) < 0) {
 		close(pair[1]);
 		return -1;
 	}
 	if (c->cg != NULL) {
 		if (hutch_cgroup_join_open(c->cg, &join, err) < 0) {
 			close(pair[1]);
-			hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+			hutch_rootfs_release_trees(c->spec, &a->prepared_trees);
 			return -1;
 		}
 		a->cg_join = &join;
@@ -199,7 +200,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		hutch_error_errno(err, "clone the container process (flags 0x%lx)",
 				  a->plan.clone_flags);
 		close(pair[1]);
-		hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+		hutch_rootfs_release_trees(c->spec, &a->prepared_trees);
 		hutch_cgroup_join_close(&join);
 		free_cgroup_views(a);
 		return -1;
@@ -209,7 +210,7 @@ static int spawn(struct creation *c, struct hutch_init_args *a, struct hutch_err
 		hutch_init_main(a);
 	}
 	close(pair[1]);
-	hutch_rootfs_idmap_release(c->spec, &a->idmap_trees);
+	hutch_rootfs_release_trees(c->spec, &a->prepared_trees);
 	a->cg_join = NULL;
 	free_cgroup_views(a);
 	if (join.clone_fd >= 0 && !into_cgroup &&

@@ -130,7 +130,7 @@ static int setup_container(struct hutch_init_args *a, int *console_slave, char *
 	    .bundle = a->bundle,
 	    .no_pivot = a->no_pivot,
 	    .in_userns = a->plan.new_user || s->linux_.namespaces[HUTCH_NS_USER].path != NULL,
-	    .idmap_trees = a->idmap_trees,
+	    .prepared_trees = a->prepared_trees,
 	    .cgroups = a->cgroups,
 	    .n_cgroups = a->n_cgroups};
 	struct hutch_sync_msg msg;

@@ -26,7 +26,7 @@ struct hutch_init_args {
 	int preserve_fds;
 	char *state_json;		     /* from HOOKS, for the startContainer hooks */
 	struct hutch_seccomp_filter seccomp; /* compiled by the parent */
-	int *idmap_trees;		     /* per spec mount, from hutch_rootfs_idmap_prepare */
+	int *prepared_trees;		     /* per spec mount, from hutch_rootfs_prepare_trees */
 	struct hutch_cgroup_join *cg_join;   /* the v1 hierarchies to join (cgroup.h), or NULL */
 	struct hutch_rootfs_cgroup *cgroups; /* for /sys/fs/cgroup (rootfs.h), or NULL */
 	size_t n_cgroups;
